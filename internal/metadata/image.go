@@ -34,6 +34,8 @@ type Image struct {
 	// Kafka's resource type (2 topic, 4 broker); the cluster-wide broker
 	// default has Name "".
 	Configs map[ConfigKey]map[string]string
+	// NextProducerID is the first producer id not yet handed out.
+	NextProducerID int64
 }
 
 // ConfigKey names a config resource.
@@ -187,6 +189,8 @@ func (im *Image) Apply(offset int64, recs []Record) *Image {
 			} else {
 				next.Configs[k] = m
 			}
+		case r.ProducerIDs != nil:
+			next.NextProducerID = r.ProducerIDs.NextBlockStart
 		case r.Broker != nil:
 			if !copiedBrokers {
 				next.Brokers = maps.Clone(im.Brokers)

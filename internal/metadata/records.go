@@ -11,6 +11,13 @@ type Record struct {
 	RemoveTopic *RemoveTopicRecord `json:"removeTopic,omitempty"`
 	Config      *ConfigRecord      `json:"config,omitempty"`
 	Broker      *Broker            `json:"broker,omitempty"`
+	ProducerIDs *ProducerIDsRecord `json:"producerIds,omitempty"`
+}
+
+// ProducerIDsRecord hands out a block of producer ids: every id below
+// NextBlockStart has been given out (Kafka's ProducerIdsRecord).
+type ProducerIDsRecord struct {
+	NextBlockStart int64 `json:"nextBlockStart"`
 }
 
 // TopicRecord creates a topic (Kafka's TopicRecord).
