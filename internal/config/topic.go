@@ -185,6 +185,17 @@ var brokerSynonymGroups = func() map[string][]string {
 	return m
 }()
 
+// topicForSynonym maps a broker synonym to its topic config.
+var topicForSynonym = func() map[string]string {
+	m := map[string]string{}
+	for _, d := range topicDefs {
+		for _, s := range d.Synonyms {
+			m[s.Name] = d.Name
+		}
+	}
+	return m
+}()
+
 // TopicConfigs returns the definitions of all topic configs, sorted by name.
 // The caller owns the returned slice.
 func TopicConfigs() []TopicConfigDef {
@@ -217,6 +228,9 @@ func ValidateTopicConfigs(m map[string]string) error {
 	for _, k := range sortedKeys(m) {
 		d, ok := topicDefIndex[k]
 		if !ok {
+			if t := topicForSynonym[k]; t != "" {
+				return &Error{Key: k, msg: fmt.Sprintf("unknown topic config %q (did you mean %s? %s is a broker config)", k, t, k)}
+			}
 			return unknownError("topic config", k, topicConfigNames())
 		}
 		if err := d.Check(m[k]); err != nil {
