@@ -490,7 +490,7 @@ func (r Region) Release() {
 }
 
 // ReadTo appends the Region's bytes to dst (pread) and returns it. On a read
-// error it returns dst unchanged. 
+// error it returns dst unchanged.
 func (r Region) ReadTo(dst []byte) []byte {
 	out, _ := r.AppendTo(dst)
 	return out

@@ -299,3 +299,5 @@ func TestDeleteRemovesDir(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func setBase(b []byte, off int64) { batch.SetBaseOffset(b, off) }
