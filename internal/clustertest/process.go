@@ -24,10 +24,16 @@ var (
 	buildErr  error
 )
 
-// Binary builds cmd/sluice once per test process and returns its path.
+// Binary builds cmd/sluice (with -race unless SLUICE_TEST_NORACE is set)
+// once per test process and returns its path; SLUICE_BIN names a prebuilt
+// binary instead.
 func Binary(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
+		if bin := os.Getenv("SLUICE_BIN"); bin != "" {
+			binPath = bin // a prebuilt binary
+			return
+		}
 		dir, err := os.MkdirTemp("", "sluice-bin-")
 		if err != nil {
 			buildErr = err
