@@ -35,11 +35,11 @@ func createTopic(t *testing.T, ctx context.Context, addr, topic string, partitio
 	t.Helper()
 	adm := kadm.NewClient(client(t, addr))
 	resp, err := adm.CreateTopic(ctx, partitions, 1, configs, topic)
-	if err != nil {
-		t.Fatal(err)
-	}
 	if resp.Err != nil {
 		t.Fatalf("create %s: %v (%s)", topic, resp.Err, resp.ErrMessage)
+	}
+	if err != nil {
+		t.Fatal(err)
 	}
 }
 
