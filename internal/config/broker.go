@@ -300,12 +300,8 @@ func build(raw map[string]string) (*Broker, *Error) {
 	b.ListenerSecurityProtocolMap, _ = parseProtocolMap(g.str("listener.security.protocol.map"))
 	b.ControllerQuorumVoters, _ = parseVoters(g.str("controller.quorum.voters"))
 	b.Listeners, _ = parseListeners(g.str("listeners"))
-	if _, ok := raw["advertised.listeners"]; ok {
-		b.AdvertisedListeners, _ = parseListeners(g.str("advertised.listeners"))
-		if b.AdvertisedListeners == nil {
-			b.AdvertisedListeners = []Listener{}
-		}
-	}
+	// An empty advertised.listeners means unset, as a missing one does.
+	b.AdvertisedListeners, _ = parseListeners(g.str("advertised.listeners"))
 	b.LogDirs = g.list("log.dir")
 	if _, ok := raw["log.dirs"]; ok {
 		b.LogDirs = g.list("log.dirs")
