@@ -108,6 +108,7 @@ type Log struct {
 	unflushed   atomic.Int64 // messages appended since the last flush
 	lastFlushMs atomic.Int64 // wall time of the last flush
 	rolled      atomic.Bool  // a segment rolled since the last flush
+	closed      atomic.Bool  // mirrors mu.closed for readers
 
 	mu struct {
 		sync.Mutex
@@ -226,10 +227,10 @@ func (l *Log) Append(records []byte, opts AppendOptions) (AppendResult, error) {
 			return res, fmt.Errorf("%w: batch base offset %d below the log end %d", ErrUnexpectedOffset, h.BaseOffset, next)
 		}
 		if h.ProducerID >= 0 && !h.Control() {
-			i := pending.get(l.mu.producers, h.ProducerID)
-			e := &pending.entries[i]
+			pe := pending.get(l.mu.producers, h.ProducerID)
+			e := &pe.entry
 			if opts.AssignOffsets {
-				if dup, ok := e.findDuplicate(&h); ok && pending.known[i] {
+				if dup, ok := e.findDuplicate(&h); ok && pe.known {
 					if len(records) != size {
 						return res, fmt.Errorf("%w: duplicate batch (sequence %d) in a multi-batch append",
 							ErrOutOfOrderSequence, h.BaseSequence)
@@ -240,12 +241,12 @@ func (l *Log) Append(records []byte, opts AppendOptions) (AppendResult, error) {
 					}
 					return res, nil
 				}
-				if err := checkSequence(e, pending.known[i], &h); err != nil {
+				if err := checkSequence(e, pe.known, &h); err != nil {
 					return res, err
 				}
 			}
 			e.add(&h, h.BaseOffset)
-			pending.known[i] = true
+			pe.known = true
 		}
 		if first {
 			res.FirstOffset = h.BaseOffset
@@ -441,6 +442,7 @@ func (l *Log) Close() error {
 		return nil
 	}
 	l.mu.closed = true
+	l.closed.Store(true)
 	act := l.active()
 	err := act.maybeAppendTimeEntry()
 	if err == nil {
@@ -462,6 +464,7 @@ func (l *Log) Delete() error {
 	l.mu.Lock()
 	if !l.mu.closed {
 		l.mu.closed = true
+		l.closed.Store(true)
 		for _, s := range *l.segments.Load() {
 			s.release()
 		}
@@ -527,6 +530,9 @@ func grow(b []byte, n int) []byte {
 // are ErrOffsetOutOfRange.
 func (l *Log) Read(offset int64, maxBytes int, maxOffset int64, minOneBatch bool) (Region, error) {
 	for {
+		if l.closed.Load() {
+			return Region{}, ErrClosed
+		}
 		start, end := l.startOffset.Load(), l.endOffset.Load()
 		if offset < start || offset > end {
 			return Region{}, fmt.Errorf("%w: offset %d, log range [%d, %d]", ErrOffsetOutOfRange, offset, start, end)
@@ -674,15 +680,24 @@ func (s *segment) findTimestamp(ts, startOffset int64) (int64, int64, bool) {
 	}
 }
 
-// MaxTimestamp returns the largest batch max timestamp in the log and the
-// last offset of the first batch carrying it; (-1, -1) when the log is empty.
+// MaxTimestamp returns the largest timestamp in the log and the offset of the
+// first record carrying it (ListOffsets MAX_TIMESTAMP, KIP-734); (-1, -1)
+// when the log is empty.
 func (l *Log) MaxTimestamp() (offset, timestamp int64) {
 	offset, timestamp = -1, -1
+	var best *segment
 	for _, seg := range *l.segments.Load() {
 		ts, off := seg.maxTimestamp()
 		if ts > timestamp {
-			timestamp, offset = ts, off
+			timestamp, offset, best = ts, off, seg
 		}
+	}
+	if best != nil && best.acquire() {
+		// The batch's last offset is known; find the record itself.
+		if off, ts, ok := best.findTimestamp(timestamp, l.startOffset.Load()); ok && ts == timestamp {
+			offset = off
+		}
+		best.release()
 	}
 	return offset, timestamp
 }

@@ -261,7 +261,7 @@ func TestReopenClean(t *testing.T) {
 	if res.FirstOffset != 60 {
 		t.Fatalf("append after reopen at %d", res.FirstOffset)
 	}
-	if off, ts := l.MaxTimestamp(); ts != 29 || off != 59 {
+	if off, ts := l.MaxTimestamp(); ts != 29 || off != 58 {
 		t.Fatalf("max timestamp after reopen %d %d", off, ts)
 	}
 }

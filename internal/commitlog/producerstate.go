@@ -135,42 +135,52 @@ func newProducerState() *producerState {
 }
 
 // pendingProducers stages producer entries during one append so that a
-// failed append changes nothing. The backing arrays avoid allocation for up
-// to four producers per append (one is usual).
+// failed append changes nothing. It lives on the appender's stack: up to four
+// producers per append (one is usual) without allocating.
 type pendingProducers struct {
-	idsArr     [4]int64
-	entriesArr [4]producerEntry
-	knownArr   [4]bool
-	ids        []int64
-	entries    []producerEntry
-	known      []bool
+	fixed [4]pendingEntry
+	n     int
+	extra []pendingEntry // beyond four producers in one append
 }
 
-// get returns the index of the staged entry for pid, copying it from ps on
-// first use.
-func (p *pendingProducers) get(ps *producerState, pid int64) int {
-	if p.ids == nil {
-		p.ids, p.entries, p.known = p.idsArr[:0], p.entriesArr[:0], p.knownArr[:0]
+type pendingEntry struct {
+	pid   int64
+	entry producerEntry
+	known bool // the log had an entry for pid before this append
+}
+
+func (p *pendingProducers) at(i int) *pendingEntry {
+	if i < len(p.fixed) {
+		return &p.fixed[i]
 	}
-	for i, id := range p.ids {
-		if id == pid {
-			return i
+	return &p.extra[i-len(p.fixed)]
+}
+
+// get returns the staged entry for pid, copying it from ps on first use.
+func (p *pendingProducers) get(ps *producerState, pid int64) *pendingEntry {
+	for i := 0; i < p.n; i++ {
+		if e := p.at(i); e.pid == pid {
+			return e
 		}
 	}
-	e, known := producerEntry{epoch: -1}, false
+	pe := pendingEntry{pid: pid, entry: producerEntry{epoch: -1}}
 	if cur, ok := ps.producers[pid]; ok {
-		e, known = *cur, true
+		pe.entry, pe.known = *cur, true
 	}
-	p.ids = append(p.ids, pid)
-	p.entries = append(p.entries, e)
-	p.known = append(p.known, known)
-	return len(p.ids) - 1
+	if p.n >= len(p.fixed) {
+		p.extra = append(p.extra, pendingEntry{})
+	}
+	e := p.at(p.n)
+	*e = pe
+	p.n++
+	return e
 }
 
 // commit stores the staged entries.
 func (p *pendingProducers) commit(ps *producerState) {
-	for i, pid := range p.ids {
-		ps.put(pid, &p.entries[i])
+	for i := 0; i < p.n; i++ {
+		e := p.at(i)
+		ps.put(e.pid, &e.entry)
 	}
 }
 
