@@ -82,4 +82,3 @@ func (v *configViews) CheckBroker(name string, m map[string]string) error {
 	}
 	return nil
 }
-

@@ -1,5 +1,3 @@
-//go:build !nogroups
-
 package server
 
 import (
