@@ -421,10 +421,15 @@ func newConsumerPerfCmd() *cobra.Command {
 	return kafkaTool(cmd, "Error: ")
 }
 
-// javaDateLayout converts the common SimpleDateFormat letters to a Go layout.
-func javaDateLayout(f string) string {
-	return strings.NewReplacer("yyyy", "2006", "yy", "06", "MM", "01", "dd", "02", "HH", "15", "hh", "03",
-		"mm", "04", "ss", "05", "SSS", "000", "a", "PM", "Z", "-0700").Replace(f)
+// javaDate is a java.text.SimpleDateFormat pattern (the common letters).
+type javaDate string
+
+// Format renders t; milliseconds (SSS) are substituted by hand because Go
+// layouts only know fractional seconds after a '.' or ','.
+func (f javaDate) Format(t time.Time) string {
+	layout := strings.NewReplacer("yyyy", "2006", "yy", "06", "MM", "01", "dd", "02", "HH", "15", "hh", "03",
+		"mm", "04", "ss", "05", "SSS", "\x00", "a", "PM", "Z", "-0700").Replace(string(f))
+	return strings.ReplaceAll(t.Format(layout), "\x00", fmt.Sprintf("%03d", t.Nanosecond()/1e6))
 }
 
 const consumerPerfHeader = "start.time, end.time, data.consumed.in.MB, MB.sec, data.consumed.in.nMsg, nMsg.sec, rebalance.time.ms, fetch.time.ms, fetch.MB.sec, fetch.nMsg.sec"
@@ -438,7 +443,7 @@ type consumerPerfResult struct {
 }
 
 // summaryLine renders Kafka's CSV summary line.
-func (r *consumerPerfResult) summaryLine(layout string) string {
+func (r *consumerPerfResult) summaryLine(layout javaDate) string {
 	elapsedSec := float64(r.end.Sub(r.start).Milliseconds()) / 1000
 	if elapsedSec <= 0 {
 		elapsedSec = 0.001
@@ -447,7 +452,7 @@ func (r *consumerPerfResult) summaryLine(layout string) string {
 	fetchSec := float64(max(fetchMs, 1)) / 1000
 	mb := float64(r.bytes) / (1024 * 1024)
 	return fmt.Sprintf("%s, %s, %.4f, %.4f, %d, %.4f, %d, %d, %.4f, %.4f",
-		r.start.Format(layout), r.end.Format(layout), mb, mb/elapsedSec, r.msgs, float64(r.msgs)/elapsedSec,
+		layout.Format(r.start), layout.Format(r.end), mb, mb/elapsedSec, r.msgs, float64(r.msgs)/elapsedSec,
 		r.joinMs, fetchMs, mb/fetchSec, float64(r.msgs)/fetchSec)
 }
 
@@ -471,7 +476,7 @@ func runConsumerPerf(cmd *cobra.Command, o *consumerPerfOpts) error {
 	if o.fromLatest {
 		reset = kgo.NewOffset().AtEnd()
 	}
-	layout := javaDateLayout(o.dateFormat)
+	layout := javaDate(o.dateFormat)
 	out := cmd.OutOrStdout()
 	ctx := cmd.Context()
 	var (
@@ -563,12 +568,12 @@ func runConsumerPerf(cmd *cobra.Command, o *consumerPerfOpts) error {
 	return nil
 }
 
-func printDetailedProgress(w io.Writer, layout string, now, last time.Time, bytes, lastBytes, msgs, lastMsgs, joinMs int64) {
+func printDetailedProgress(w io.Writer, layout javaDate, now, last time.Time, bytes, lastBytes, msgs, lastMsgs, joinMs int64) {
 	el := float64(max(now.Sub(last).Milliseconds(), 1))
 	mb := float64(bytes) / (1024 * 1024)
 	intervalMB := float64(bytes-lastBytes) / (1024 * 1024)
 	fetchMs := float64(max(now.Sub(last).Milliseconds()-joinMs, 1))
 	fmt.Fprintf(w, "%s, %d, %.4f, %.4f, %d, %.4f, %d, %d, %.4f, %.4f\n",
-		now.Format(layout), 0, mb, 1000*intervalMB/el, msgs, float64(msgs-lastMsgs)/el*1000,
+		layout.Format(now), 0, mb, 1000*intervalMB/el, msgs, float64(msgs-lastMsgs)/el*1000,
 		joinMs, int64(fetchMs), 1000*intervalMB/fetchMs, 1000*float64(msgs-lastMsgs)/fetchMs)
 }
