@@ -6,7 +6,8 @@
 //
 // The package does no I/O and keeps no state. The hot paths (ParseHeader,
 // Validate, the Set* functions) never allocate; ForEachRecord allocates a
-// decompression buffer per compressed batch but nothing per record.
+// decompression buffer per compressed batch and a string per record header
+// key, nothing else per record.
 //
 // Layout (Kafka's DefaultRecordBatch):
 //

@@ -223,6 +223,9 @@ func (l *Log) Append(records []byte, opts AppendOptions) (AppendResult, error) {
 		}
 		if opts.AssignOffsets {
 			h.BaseOffset = next
+			if cfg.MessageTimestampLogAppendTime {
+				h.MaxTimestamp = nowMs // what the producer state remembers for duplicates
+			}
 		} else if h.BaseOffset < next {
 			return res, fmt.Errorf("%w: batch base offset %d below the log end %d", ErrUnexpectedOffset, h.BaseOffset, next)
 		}
@@ -420,6 +423,12 @@ func (l *Log) Flush() error {
 	l.lastFlushMs.Store(time.Now().UnixMilli())
 	if err != nil {
 		l.unflushed.Add(n)
+		l.rolled.Store(true)
+		l.mu.Lock()
+		for _, s := range dirty {
+			s.unflushed = true
+		}
+		l.mu.Unlock()
 		return err
 	}
 	l.mu.Lock()
@@ -443,10 +452,11 @@ func (l *Log) Close() error {
 	}
 	l.mu.closed = true
 	l.closed.Store(true)
-	act := l.active()
-	err := act.maybeAppendTimeEntry()
-	if err == nil {
-		err = act.flush()
+	err := l.active().maybeAppendTimeEntry()
+	for _, s := range *l.segments.Load() {
+		if err == nil && (s.unflushed || s == l.active()) {
+			err = s.flush()
+		}
 	}
 	if err == nil {
 		l.mu.recoveryPoint = l.endOffset.Load()
