@@ -291,7 +291,7 @@ func benchConsume(ctx context.Context, o *benchOpts, res *benchResult, bar *prog
 		return err
 	}
 	defer cl.Close()
-	var start time.Time
+	start := time.Now()
 	for res.Records < o.numRecords {
 		pctx, cancel := context.WithTimeout(ctx, o.idle)
 		fs := cl.PollRecords(pctx, int(o.numRecords-res.Records))
@@ -299,9 +299,6 @@ func benchConsume(ctx context.Context, o *benchOpts, res *benchResult, bar *prog
 		cancel()
 		if ctx.Err() != nil {
 			return ctx.Err()
-		}
-		if start.IsZero() {
-			start = time.Now()
 		}
 		fs.EachRecord(func(r *kgo.Record) {
 			res.Records++
@@ -312,10 +309,10 @@ func benchConsume(ctx context.Context, o *benchOpts, res *benchResult, bar *prog
 			break
 		}
 	}
-	if start.IsZero() {
-		start = time.Now()
-	}
 	finishRates(res, time.Since(start))
+	if res.Records > 0 {
+		res.RecordSize = int(res.Bytes / res.Records)
+	}
 	if res.Records < o.numRecords {
 		return fmt.Errorf("only %d of %d records arrived within %s (produce more with 'sluice bench produce')", res.Records, o.numRecords, o.idle)
 	}

@@ -251,13 +251,13 @@ func clientOpts(props map[string]string, role clientRole) ([]kgo.Opt, error) {
 		} else if ok && n > 0 && !idem {
 			opts = append(opts, kgo.MaxProduceRequestsInflightPerBroker(int(n)))
 		}
-		if v, ok := props["compression.type"]; ok {
-			c, err := compressionCodec(v)
-			if err != nil {
-				return nil, err
-			}
-			opts = append(opts, kgo.ProducerBatchCompression(c))
+		// The Java producer's default is no compression (franz-go's is
+		// snappy); Kafka's tools and runbooks assume Java's.
+		c, err := compressionCodec(props["compression.type"])
+		if err != nil {
+			return nil, err
 		}
+		opts = append(opts, kgo.ProducerBatchCompression(c))
 		if v := props["transactional.id"]; v != "" {
 			opts = append(opts, kgo.TransactionalID(v))
 		}
