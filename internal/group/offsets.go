@@ -271,7 +271,9 @@ func (c *Coordinator) fetchGroup(version int16, rg kmsg.OffsetFetchRequestGroup)
 			})
 		}
 		for topic, ps := range byTopic {
-			slices.SortFunc(ps, func(a, b kmsg.OffsetFetchResponseGroupTopicPartition) int { return cmp.Compare(a.Partition, b.Partition) })
+			slices.SortFunc(ps, func(a, b kmsg.OffsetFetchResponseGroupTopicPartition) int {
+				return cmp.Compare(a.Partition, b.Partition)
+			})
 			t := kmsg.OffsetFetchResponseGroupTopic{Topic: topic, Partitions: ps}
 			if byID {
 				if c.topics == nil {
