@@ -127,6 +127,9 @@ func (l *Log) load() error {
 	if err != nil {
 		return err
 	}
+	if err := l.recoverCleanerSwap(); err != nil { // cleanerswap.go
+		return err
+	}
 	if err := l.removeLeftovers(); err != nil {
 		return err
 	}
