@@ -233,6 +233,9 @@ func (l *Log) installCleaned(group []*segment, sizes []int64, w *cleanedWriter) 
 	}
 	base, end := group[0].base, segs[i+len(group)].base
 	dir := l.dir
+	if crashAt(w, "cleaned") {
+		return errSimulatedCrash
+	}
 	if err := writeFileAtomic(dir, cleanerSwapFile, fmt.Appendf(nil, "v1 %d %d\n", base, end)); err != nil {
 		return err
 	}
