@@ -73,9 +73,11 @@ type group struct {
 	classic  classicGroup
 	consumer consumerGroup
 
-	// timer fires at the earliest deadline of the group (tickLocked).
-	timer   *time.Timer
-	timerAt time.Time
+	// timer fires at the earliest deadline of the group (tickLocked);
+	// timerGen tells a superseded timer's callback apart.
+	timer    *time.Timer
+	timerAt  time.Time
+	timerGen uint64
 }
 
 func newGroup(c *Coordinator, id string) *group {
@@ -143,8 +145,9 @@ func (g *group) scheduleLocked() {
 	}
 	g.stopTimerLocked()
 	g.timerAt = next
-	d := time.Until(next)
-	g.timer = time.AfterFunc(d, g.fire)
+	g.timerGen++
+	gen := g.timerGen
+	g.timer = time.AfterFunc(time.Until(next), func() { g.fire(gen) })
 }
 
 func (g *group) stopTimerLocked() {
@@ -155,15 +158,18 @@ func (g *group) stopTimerLocked() {
 	}
 }
 
-// fire runs the expired deadlines.
-func (g *group) fire() {
+// fire runs the expired deadlines. A timer stopped too late to prevent its
+// callback still runs it: deadlines are data, so a spurious tick is harmless.
+func (g *group) fire(gen uint64) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.dead || g.c.closed.Load() {
 		return
 	}
-	g.timer = nil
-	g.timerAt = time.Time{}
+	if gen == g.timerGen {
+		g.timer = nil
+		g.timerAt = time.Time{}
+	}
 	now := g.c.now()
 	if g.typ == typeConsumer {
 		g.consumerTickLocked(now)

@@ -477,3 +477,130 @@ func TestConsumerProtocolThreeMembers(t *testing.T) {
 		clients[i].Close()
 	}
 }
+
+// TestMemberAddedNoDuplicates: a second consumer joins a group that has
+// committed; the rebalance completes and nothing is read twice.
+func TestMemberAddedNoDuplicates(t *testing.T) {
+	b := startBroker(t, t.TempDir())
+	defer b.Close()
+	createTopic(t, b.Addr(), "grow", 3)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	s := newSeen()
+	mk := func(i int) *kgo.Client {
+		return newClient(t, b.Addr(), kgo.ConsumerGroup("grow"), kgo.ConsumeTopics("grow"),
+			kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.DisableAutoCommit(),
+			kgo.OnPartitionsRevoked(func(ctx context.Context, cl *kgo.Client, _ map[string][]int32) {
+				_ = cl.CommitUncommittedOffsets(ctx)
+			}), kgo.ClientID(fmt.Sprint("grow-", i)))
+	}
+	var wg sync.WaitGroup
+	start := func(i int) *kgo.Client {
+		cl := mk(i)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			pollLoop(ctx, cl, i, s)
+		}()
+		return cl
+	}
+	first := start(0)
+	defer first.Close()
+	produce(t, b.Addr(), "grow", 0, 100)
+	waitFor(t, 20*time.Second, func() error {
+		if d, _ := s.total(); d != 100 {
+			return fmt.Errorf("read %d of 100", d)
+		}
+		return nil
+	})
+	second := start(1)
+	defer second.Close()
+	waitFor(t, 20*time.Second, func() error {
+		if st, n := groupMembers(t, b.Addr(), "grow"); st != "Stable" || n != 2 {
+			return fmt.Errorf("group %s with %d members", st, n)
+		}
+		return nil
+	})
+	produce(t, b.Addr(), "grow", 100, 100)
+	waitFor(t, 20*time.Second, func() error {
+		if d, _ := s.total(); d != 200 {
+			return fmt.Errorf("read %d of 200", d)
+		}
+		return nil
+	})
+	cancel()
+	wg.Wait()
+	if _, dups := s.total(); dups != 0 {
+		t.Fatalf("%d messages read twice", dups)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.byCl[1]) == 0 {
+		t.Fatalf("the added member read nothing: %v", s.byCl)
+	}
+}
+
+// TestStaticMemberRestartNoRebalance: a static member (group.instance.id)
+// that restarts within its session timeout gets its partitions back and the
+// other member sees no rebalance.
+func TestStaticMemberRestartNoRebalance(t *testing.T) {
+	b := startBroker(t, t.TempDir())
+	defer b.Close()
+	createTopic(t, b.Addr(), "static", 4)
+	var sessions [2]atomic.Int32 // OnPartitionsAssigned calls per instance
+	var owned [2]atomic.Value
+	mk := func(i int) *kgo.Client {
+		return newClient(t, b.Addr(), kgo.ConsumerGroup("static"), kgo.ConsumeTopics("static"),
+			kgo.InstanceID(fmt.Sprint("instance-", i)), kgo.SessionTimeout(10*time.Second),
+			kgo.OnPartitionsAssigned(func(_ context.Context, _ *kgo.Client, m map[string][]int32) {
+				sessions[i].Add(1)
+				if len(m["static"]) > 0 {
+					owned[i].Store(fmt.Sprint(m["static"]))
+				}
+			}))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	poll := func(cl *kgo.Client) {
+		for ctx.Err() == nil {
+			if cl.PollFetches(ctx).IsClientClosed() {
+				return
+			}
+		}
+	}
+	a := mk(0)
+	defer a.Close()
+	go poll(a)
+	b1 := mk(1)
+	go poll(b1)
+	waitFor(t, 20*time.Second, func() error {
+		if st, n := groupMembers(t, b.Addr(), "static"); st != "Stable" || n != 2 || owned[0].Load() == nil || owned[1].Load() == nil {
+			return fmt.Errorf("group %s with %d members", st, n)
+		}
+		return nil
+	})
+	time.Sleep(500 * time.Millisecond) // let the leader's session settle
+	aSessions := sessions[0].Load()
+	before := owned[1].Load()
+	b1.Close() // a static member does not leave the group on close
+	if st, n := groupMembers(t, b.Addr(), "static"); st != "Stable" || n != 2 {
+		t.Fatalf("after the static member closed: %s with %d members", st, n)
+	}
+	owned[1] = atomic.Value{}
+	b2 := mk(1)
+	defer b2.Close()
+	go poll(b2)
+	waitFor(t, 10*time.Second, func() error {
+		if owned[1].Load() == nil {
+			return fmt.Errorf("restarted member has no partitions yet")
+		}
+		return nil
+	})
+	if got := owned[1].Load(); got != before {
+		t.Errorf("restarted static member got %v, had %v", got, before)
+	}
+	time.Sleep(time.Second)
+	if n := sessions[0].Load(); n != aSessions {
+		t.Errorf("the other member went through %d more rebalances", n-aSessions)
+	}
+}
