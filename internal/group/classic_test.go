@@ -431,3 +431,65 @@ func TestPartitionFor(t *testing.T) {
 }
 
 func javaHash(s string) int64 { return int64(javaStringHashCode(s)) }
+
+func TestOffsetExpiry(t *testing.T) {
+	store := newMemStore()
+	cfg := testConfig()
+	cfg.OffsetsRetention = 50 * time.Millisecond
+	c := startCoordinator(t, cfg, store, nil)
+	handle[*kmsg.OffsetCommitResponse](t, c, commitReq("old", "", -1, "t", map[int32]int64{0: 1, 1: 2}))
+	if n := c.ExpireOffsets(context.Background()); n != 0 {
+		t.Fatalf("expired %d fresh offsets", n)
+	}
+	time.Sleep(100 * time.Millisecond)
+	handle[*kmsg.OffsetCommitResponse](t, c, commitReq("fresh", "", -1, "t", map[int32]int64{0: 1}))
+	if n := c.ExpireOffsets(context.Background()); n != 2 {
+		t.Fatalf("expired %d offsets, want 2", n)
+	}
+	if got := fetched(t, handle[*kmsg.OffsetFetchResponse](t, c, fetchReq("old", "t", 0, 1))); got[0] != -1 || got[1] != -1 {
+		t.Fatalf("after expiry: %v", got)
+	}
+	lg := kmsg.NewPtrListGroupsRequest()
+	if r := handle[*kmsg.ListGroupsResponse](t, c, lg); len(r.Groups) != 1 || r.Groups[0].Group != "fresh" {
+		t.Fatalf("groups after expiry: %+v", r.Groups)
+	}
+	// The tombstones hold across a restart.
+	c.Close()
+	c2 := startCoordinator(t, cfg, store, nil)
+	if got := fetched(t, handle[*kmsg.OffsetFetchResponse](t, c2, fetchReq("old", "t", 0))); got[0] != -1 {
+		t.Fatalf("after reload: %v", got)
+	}
+}
+
+func TestNotStartedAndWrongProtocol(t *testing.T) {
+	c := New(testConfig(), newMemStore(), nil, nil)
+	defer c.Close()
+	hb := heartbeatReq("g", "m", 1, nil)
+	resp, err := c.Handle(context.Background(), hb)
+	if err != nil || resp.(*kmsg.HeartbeatResponse).ErrorCode != kerr.CoordinatorLoadInProgress.Code {
+		t.Fatalf("before Start: %v %v", resp, err)
+	}
+	if err := c.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	a, aCh := joinNew(t, c, "classic", time.Second)
+	recv(t, aCh)
+	_ = a
+	req := kmsg.NewPtrConsumerGroupHeartbeatRequest()
+	req.Version = 1
+	req.Group = "classic"
+	req.MemberID = "x"
+	req.SubscribedTopicNames = []string{"t"}
+	req.RebalanceTimeoutMillis = 1000
+	if r := handle[*kmsg.ConsumerGroupHeartbeatResponse](t, c, req); r.ErrorCode != kerr.GroupIDNotFound.Code {
+		t.Fatalf("consumer heartbeat to a classic group: %d", r.ErrorCode)
+	}
+	cd := kmsg.NewPtrConsumerGroupDescribeRequest()
+	cd.Groups = []string{"classic"}
+	if r := handle[*kmsg.ConsumerGroupDescribeResponse](t, c, cd); r.Groups[0].ErrorCode != kerr.GroupIDNotFound.Code {
+		t.Fatalf("consumer describe of a classic group: %+v", r.Groups[0])
+	}
+	if _, err := c.Handle(context.Background(), kmsg.NewPtrProduceRequest()); err == nil {
+		t.Fatal("a non-group request should be an error")
+	}
+}
