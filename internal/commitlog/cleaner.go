@@ -369,7 +369,7 @@ func (c *Cleaner) buildOffsetMap(p *cleanPass, segs []*segment, from, to int64) 
 					full = true
 					return true, nil
 				}
-				err := c.forEachRaw(h, b, func(r *rawRecord) {
+				err := c.forEachRaw(h, b, func(r rawRecord) {
 					if off := h.BaseOffset + r.offDelta; !r.keyNull && off >= from {
 						c.om.put(r.key, off)
 					}
@@ -537,12 +537,9 @@ type rawRecord struct {
 // nextRaw parses the record at recs[pos:].
 func nextRaw(recs []byte, pos int) (rawRecord, error) {
 	r := rawRecord{start: pos}
-	bad := func(what string) (rawRecord, error) {
-		return r, fmt.Errorf("%w: record at %d: bad %s", batch.ErrCorrupt, pos, what)
-	}
 	l, k := binary.Varint(recs[pos:])
 	if k <= 0 || l < 1 || l > int64(len(recs)-pos-k) {
-		return bad("length")
+		return r, badRecord(pos, "length")
 	}
 	p := pos + k
 	r.end = p + int(l)
@@ -550,17 +547,17 @@ func nextRaw(recs []byte, pos int) (rawRecord, error) {
 	p++ // attributes
 	r.tsStart = p
 	if r.tsDelta, k = binary.Varint(b[p:]); k <= 0 {
-		return bad("timestamp delta")
+		return r, badRecord(pos, "timestamp delta")
 	}
 	p += k
 	r.tsEnd = p
 	if r.offDelta, k = binary.Varint(b[p:]); k <= 0 || r.offDelta < 0 {
-		return bad("offset delta")
+		return r, badRecord(pos, "offset delta")
 	}
 	p += k
 	kl, k := binary.Varint(b[p:])
 	if k <= 0 || kl < -1 || kl > int64(len(b)-p-k) {
-		return bad("key")
+		return r, badRecord(pos, "key")
 	}
 	p += k
 	if kl < 0 {
@@ -571,10 +568,14 @@ func nextRaw(recs []byte, pos int) (rawRecord, error) {
 	}
 	vl, k := binary.Varint(b[p:])
 	if k <= 0 || vl < -1 || vl > int64(len(b)-p-k) {
-		return bad("value")
+		return r, badRecord(pos, "value")
 	}
 	r.valueNull = vl < 0
 	return r, nil
+}
+
+func badRecord(pos int, what string) error {
+	return fmt.Errorf("%w: record at %d: bad %s", batch.ErrCorrupt, pos, what)
 }
 
 // records returns the (decompressed) records section of batch b.
@@ -587,7 +588,7 @@ func records(h *batch.Header, b []byte) ([]byte, error) {
 }
 
 // forEachRaw calls fn with each record of batch b.
-func (c *Cleaner) forEachRaw(h *batch.Header, b []byte, fn func(r *rawRecord)) error {
+func (c *Cleaner) forEachRaw(h *batch.Header, b []byte, fn func(r rawRecord)) error {
 	recs, err := records(h, b)
 	if err != nil {
 		return err
@@ -598,7 +599,7 @@ func (c *Cleaner) forEachRaw(h *batch.Header, b []byte, fn func(r *rawRecord)) e
 		if err != nil {
 			return err
 		}
-		fn(&r)
+		fn(r)
 		pos = r.end
 	}
 	return nil
