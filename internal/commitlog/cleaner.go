@@ -57,8 +57,9 @@ import (
 )
 
 // CleanConfig is a compacted topic's cleaner configuration (Kafka's topic
-// configs of the same names). Zero values are replaced by Kafka's defaults,
-// except MinCompactionLagMs (default 0).
+// configs of the same names). Zero values are meaningful (0 ms, ratio 0),
+// except MaxCompactionLagMs (<= 0: none); DefaultCleanConfig has Kafka's
+// defaults.
 type CleanConfig struct {
 	DeleteRetentionMs      int64   // delete.retention.ms, default 1 day
 	MinCompactionLagMs     int64   // min.compaction.lag.ms, default 0
@@ -73,21 +74,22 @@ const (
 	DefaultDedupeBufferSize       = 128 << 20
 )
 
-// EnsureDefaults fills zero fields with Kafka's defaults. A negative
-// DeleteRetentionMs means 0 (tombstones go in the first pass after the one
-// that saw them).
+// DefaultCleanConfig returns Kafka's defaults.
+func DefaultCleanConfig() CleanConfig {
+	return CleanConfig{
+		DeleteRetentionMs:      DefaultDeleteRetentionMs,
+		MaxCompactionLagMs:     math.MaxInt64,
+		MinCleanableDirtyRatio: DefaultMinCleanableDirtyRatio,
+	}
+}
+
+// EnsureDefaults clamps out-of-range values: negative durations mean 0, a
+// MaxCompactionLagMs <= 0 means none.
 func (c *CleanConfig) EnsureDefaults() {
-	if c.DeleteRetentionMs == 0 {
-		c.DeleteRetentionMs = DefaultDeleteRetentionMs
-	}
-	if c.DeleteRetentionMs < 0 {
-		c.DeleteRetentionMs = 0
-	}
+	c.DeleteRetentionMs = max(c.DeleteRetentionMs, 0)
+	c.MinCompactionLagMs = max(c.MinCompactionLagMs, 0)
 	if c.MaxCompactionLagMs <= 0 {
 		c.MaxCompactionLagMs = math.MaxInt64
-	}
-	if c.MinCleanableDirtyRatio == 0 {
-		c.MinCleanableDirtyRatio = DefaultMinCleanableDirtyRatio
 	}
 }
 
@@ -167,7 +169,12 @@ type Cleaner struct {
 	body        []byte // rebuilt records section before compression
 	keep        []bool // per-record decisions of the current batch
 	now         func() time.Time
+	interrupt   func() bool
 }
+
+// SetInterrupt installs f, polled between reads: when it returns true the
+// pass stops with ErrCleaningAborted (broker shutdown).
+func (c *Cleaner) SetInterrupt(f func() bool) { c.interrupt = f }
 
 // readChunk is the cleaner's read size (log.cleaner.io.buffer.size is
 // split between reads and writes in Kafka; 1 MiB reads keep syscalls rare).
@@ -480,6 +487,9 @@ func (c *Cleaner) scan(p *cleanPass, s *segment, fn func(h *batch.Header, b []by
 		c.rbuf = make([]byte, readChunk)
 	}
 	for pos := int64(0); pos < limit; {
+		if c.interrupt != nil && c.interrupt() {
+			return ErrCleaningAborted
+		}
 		n := min(int64(cap(c.rbuf)), limit-pos)
 		buf := c.rbuf[:n]
 		if _, err := s.log.ReadAt(buf, pos); err != nil {

@@ -39,6 +39,8 @@ type ManagerConfig struct {
 	// FlushCheckInterval is log.flush.scheduler.interval.ms (how often
 	// flush.ms is checked); 0 disables the flusher.
 	FlushCheckInterval time.Duration
+	// Cleaner configures the log cleaner (cleaner.go); zero: disabled.
+	Cleaner CleanerConfig
 }
 
 // Manager hosts this broker's partitions and keeps them in line with the
@@ -52,8 +54,9 @@ type Manager struct {
 	parts atomic.Pointer[map[TopicPartition]*Partition]
 	mu    sync.Mutex // serializes changes to parts
 
-	stop chan struct{}
-	wg   sync.WaitGroup
+	stop    chan struct{}
+	wg      sync.WaitGroup
+	cleaner *LogCleaner // nil when disabled
 }
 
 // NewManager creates a manager; Apply opens the partitions of an image.
@@ -208,8 +211,9 @@ func (m *Manager) RemoveStrays(im *metadata.Image) {
 	}
 }
 
-// Start runs the retention and flush loops.
+// Start runs the retention and flush loops and the log cleaner.
 func (m *Manager) Start() {
+	m.startCleaner()
 	if m.cfg.RetentionCheckInterval > 0 {
 		m.loop(m.cfg.RetentionCheckInterval, func(p *Partition) {
 			if n, err := p.Log.ApplyRetention(time.Now()); err != nil {

@@ -77,6 +77,7 @@ func Start(ctx context.Context, cfg *config.Broker, logger *slog.Logger) (_ *Ser
 		LogConfig:              views.logConfig,
 		RetentionCheckInterval: time.Duration(cfg.LogRetentionCheckIntervalMs) * time.Millisecond,
 		FlushCheckInterval:     flushInterval(cfg),
+		Cleaner:                cleanerConfig(cfg, views, s.meta), // cleaner.go
 	}, logger.With("component", "replicas"))
 	if err != nil {
 		return nil, err
