@@ -482,7 +482,6 @@ func (g *group) replaceStaticMemberLocked(j *joinArgs, oldID string) *kmsg.JoinG
 		}
 	}
 	fence(old)
-	oldProtocols := old.protocols
 	wasLeader := cg.leader == oldID
 	m := *old
 	m.id = newID
@@ -509,7 +508,11 @@ func (g *group) replaceStaticMemberLocked(j *joinArgs, oldID string) *kmsg.JoinG
 
 	switch cg.state {
 	case stateStable:
-		changed := !protocolsEqual(oldProtocols, req.Protocols)
+		// As Kafka: only a change of the protocol the group would select
+		// forces a rebalance; changed metadata (a restarted cooperative
+		// member no longer lists owned partitions) does not.
+		nm.protocols = cloneProtocols(req.Protocols)
+		changed := cg.selectProtocol() != cg.protocol
 		if changed || (wasLeader && req.Version < 9) {
 			// KIP-814: before v9 a rejoining static leader must rebalance
 			// to learn the members.

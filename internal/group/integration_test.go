@@ -192,6 +192,11 @@ func TestTwoGroupsTwoConsumers(t *testing.T) {
 	}
 	cancel()
 	wg.Wait()
+	for _, cl := range clients {
+		if err := cl.CommitUncommittedOffsets(context.Background()); err != nil {
+			t.Errorf("final commit: %v", err)
+		}
+	}
 	for name, s := range groups {
 		if _, dups := s.total(); dups != 0 {
 			t.Errorf("group %s read %d messages twice", name, dups)
