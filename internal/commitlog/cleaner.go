@@ -312,7 +312,9 @@ func (c *Cleaner) Clean(l *Log, cc CleanConfig) (CleanStats, error) {
 	l.mu.Unlock()
 	defer func() {
 		for _, s := range segs {
-			s.release()
+			if s != nil {
+				s.release()
+			}
 		}
 	}()
 	p.stats.FirstDirtyOffset = cl.FirstDirtyOffset
@@ -332,11 +334,23 @@ func (c *Cleaner) Clean(l *Log, cc CleanConfig) (CleanStats, error) {
 			toClean = append(toClean, s)
 		}
 	}
+	index := make(map[*segment]int, len(segs))
+	for i, s := range segs {
+		index[s] = i
+	}
 	cfg := l.config()
 	for _, group := range groupSegments(toClean, activeBase, cfg) {
 		if err := c.cleanGroup(p, group, cfg); err != nil {
 			p.stats.Duration = time.Since(now)
 			return p.stats, err
+		}
+		// Drop the pass's references on the replaced segments now, so their
+		// files go as soon as no reader holds them.
+		for _, g := range group {
+			if i, ok := index[g]; ok {
+				g.release()
+				segs[i] = nil
+			}
 		}
 	}
 	err = writeCleanerCheckpoint(l.dir, cleanerCheckpoint{firstDirty: endOffset, deleteHorizonMs: p.stats.DeleteHorizonMs})
