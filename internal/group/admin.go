@@ -137,6 +137,9 @@ func (c *Coordinator) deleteGroup(ctx context.Context, id string) int16 {
 	if g.hasMetadata {
 		recs = append(recs, batch.Record{Timestamp: now, Key: groupMetadataKey(g.id)})
 	}
+	if g.typ == typeConsumer {
+		recs = append(recs, g.consumerTombstonesLocked(now)...)
+	}
 	if len(recs) > 0 {
 		if err := c.store.Append(ctx, g.partition, recs); err != nil {
 			return appendErrorCode(err)

@@ -257,7 +257,14 @@ func (c *Coordinator) joinGroup(ctx context.Context, req *kmsg.JoinGroupRequest)
 			return fail(kerr.InconsistentGroupProtocol.Code)
 		}
 		// An empty consumer group becomes a classic group (Kafka converts
-		// an empty group to the protocol of its first new member).
+		// an empty group to the protocol of its first new member); its
+		// consumer group records are deleted.
+		if recs := g.consumerTombstonesLocked(c.now().UnixMilli()); len(recs) > 0 {
+			if err := c.store.Append(ctx, g.partition, recs); err != nil {
+				g.mu.Unlock()
+				return fail(appendErrorCode(err))
+			}
+		}
 		g.typ = typeClassic
 		g.classic.init()
 		g.consumer = consumerGroup{}

@@ -11,6 +11,8 @@ import (
 	"github.com/google/uuid"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/sluicehq/sluice/internal/batch"
 )
 
 // KIP-848 consumer groups (Kafka's ConsumerGroup, CurrentAssignmentBuilder
@@ -86,6 +88,8 @@ type consumerGroup struct {
 	// from; metaCheckedAt rate-limits rechecking it.
 	metaSig       string
 	metaCheckedAt time.Time
+	// persisted is what __consumer_offsets holds for this group.
+	persisted consumerPersisted
 }
 
 func (cs *consumerGroup) init() {
@@ -93,7 +97,8 @@ func (cs *consumerGroup) init() {
 		members: make(map[string]*consumerMember),
 		static:  make(map[string]string),
 		target:  make(map[string]assignment),
-		owners:  make(map[tpKey]string),
+		owners:    make(map[tpKey]string),
+		persisted: newConsumerPersisted(),
 	}
 }
 
@@ -344,7 +349,7 @@ func (c *Coordinator) consumerGroupHeartbeat(ctx context.Context, req *kmsg.Cons
 		}
 	}
 	if req.MemberEpoch < 0 {
-		return c.consumerLeave(req, resp)
+		return c.consumerLeave(ctx, req, resp)
 	}
 
 	g := c.lockGroup(req.Group, req.MemberEpoch == 0)
@@ -359,7 +364,15 @@ func (c *Coordinator) consumerGroupHeartbeat(ctx context.Context, req *kmsg.Cons
 		if req.MemberEpoch != 0 {
 			return fail(kerr.UnknownMemberID.Code, "")
 		}
-		// An empty classic group (perhaps only offsets) becomes a consumer group.
+		// An empty classic group (perhaps only offsets) becomes a consumer
+		// group; its classic metadata record is deleted.
+		if g.hasMetadata {
+			now := c.now().UnixMilli()
+			if err := c.store.Append(ctx, g.partition, []batch.Record{{Timestamp: now, Key: groupMetadataKey(g.id)}}); err != nil {
+				return fail(appendErrorCode(err), "")
+			}
+			g.hasMetadata = false
+		}
 		g.typ = typeConsumer
 		g.classic.init()
 		g.consumer.init()
@@ -457,6 +470,9 @@ func (c *Coordinator) consumerGroupHeartbeat(ctx context.Context, req *kmsg.Cons
 	before := m.assigned.clone()
 	g.reconcileLocked(m, ownedFromRequest(req.Topics), now)
 	g.scheduleLocked()
+	if code := g.persistConsumerCodeLocked(ctx); code != 0 {
+		return fail(code, "")
+	}
 
 	resp.MemberID = &m.id
 	resp.MemberEpoch = m.epoch
@@ -519,7 +535,7 @@ func (g *group) replaceStaticConsumerLocked(old *consumerMember, newID string) *
 
 // consumerLeave handles MemberEpoch -1 (leave) and -2 (static member leaves
 // for now, keeping its assignment until its session expires).
-func (c *Coordinator) consumerLeave(req *kmsg.ConsumerGroupHeartbeatRequest, resp *kmsg.ConsumerGroupHeartbeatResponse) kmsg.Response {
+func (c *Coordinator) consumerLeave(ctx context.Context, req *kmsg.ConsumerGroupHeartbeatRequest, resp *kmsg.ConsumerGroupHeartbeatResponse) kmsg.Response {
 	g := c.lockGroup(req.Group, false)
 	if g == nil {
 		resp.ErrorCode = kerr.GroupIDNotFound.Code
@@ -553,7 +569,26 @@ func (c *Coordinator) consumerLeave(req *kmsg.ConsumerGroupHeartbeatRequest, res
 	g.removeConsumerMemberLocked(m)
 	g.bumpEpochLocked("member " + m.id + " left")
 	g.scheduleLocked()
+	if code := g.persistConsumerCodeLocked(ctx); code != 0 {
+		resp.ErrorCode = code
+	}
 	return resp
+}
+
+// persistConsumerCodeLocked writes the group's changes. Group state is
+// applied in memory first (unlike offsets, which are written before they
+// count): a failed write is logged and retried with the next change, and
+// only NOT_COORDINATOR is reported to the client.
+func (g *group) persistConsumerCodeLocked(ctx context.Context) int16 {
+	err := g.persistConsumerLocked(ctx)
+	if err == nil {
+		return 0
+	}
+	g.c.log.Warn("persisting consumer group", "group", g.id, "err", err)
+	if code := appendErrorCode(err); code == kerr.NotCoordinator.Code {
+		return code
+	}
+	return 0
 }
 
 // consumerTickLocked fences members whose session expired or who did not
@@ -575,6 +610,7 @@ func (g *group) consumerTickLocked(now time.Time) {
 	}
 	if removed > 0 {
 		g.bumpEpochLocked("members fenced")
+		g.persistConsumerCodeLocked(g.c.ctx)
 	}
 }
 

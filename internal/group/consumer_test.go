@@ -1,6 +1,7 @@
 package group
 
 import (
+	"context"
 	"fmt"
 	"testing"
 	"time"
@@ -327,5 +328,82 @@ func TestAssignors(t *testing.T) {
 				members[i].previous = nil
 			}
 		}
+	}
+}
+
+// TestConsumerGroupReload: a KIP-848 group written to the store comes back
+// after a restart; members carry on with their epochs and assignments.
+func TestConsumerGroupReload(t *testing.T) {
+	topics := newFakeTopics(map[string]int32{"t": 6})
+	store := newMemStore()
+	c := New(testConfig(), store, topics, nil)
+	if err := c.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ms := []*simMember{{id: "a", owned: assignment{}}, {id: "b", owned: assignment{}}, {id: "c", owned: assignment{}}}
+	for _, m := range ms {
+		m.heartbeat(t, c, "g", true, "t")
+	}
+	for range 3 {
+		for _, m := range ms {
+			m.heartbeat(t, c, "g", true)
+		}
+	}
+	before := consumerDescribe(t, c, "g")
+	if before.State != stateStable {
+		t.Fatalf("state %s", before.State)
+	}
+	// b is mid-revocation when the coordinator stops: d joins.
+	d := &simMember{id: "d", owned: assignment{}}
+	d.heartbeat(t, c, "g", true, "t")
+	ms[0].heartbeat(t, c, "g", false)
+	c.Close()
+
+	c2 := startCoordinator(t, testConfig(), store, topics)
+	after := consumerDescribe(t, c2, "g")
+	if after.Epoch != before.Epoch+1 || len(after.Members) != 4 {
+		t.Fatalf("after reload: epoch %d (before %d), %d members", after.Epoch, before.Epoch, len(after.Members))
+	}
+	for i, m := range after.Members {
+		if i < 3 && m.MemberID != ms[i].id {
+			t.Fatalf("member %d: %s", i, m.MemberID)
+		}
+	}
+	ms = append(ms, d)
+	for range 4 {
+		for _, m := range ms {
+			m.heartbeat(t, c2, "g", true)
+			checkExclusive(t, ms...)
+		}
+	}
+	final := consumerDescribe(t, c2, "g")
+	if final.State != stateStable {
+		t.Fatalf("after reload and heartbeats: %s", final.State)
+	}
+	total := 0
+	for _, m := range ms {
+		total += m.owned.count()
+	}
+	if total != 6 {
+		t.Fatalf("%d partitions owned in total", total)
+	}
+	// Everyone leaves; the empty group is deleted, and stays deleted.
+	for _, m := range ms {
+		req := kmsg.NewPtrConsumerGroupHeartbeatRequest()
+		req.Version = 1
+		req.Group = "g"
+		req.MemberID = m.id
+		req.MemberEpoch = -1
+		handle[*kmsg.ConsumerGroupHeartbeatResponse](t, c2, req)
+	}
+	dg := kmsg.NewPtrDeleteGroupsRequest()
+	dg.Groups = []string{"g"}
+	if r := handle[*kmsg.DeleteGroupsResponse](t, c2, dg); r.Groups[0].ErrorCode != 0 {
+		t.Fatalf("delete: %d", r.Groups[0].ErrorCode)
+	}
+	c2.Close()
+	c3 := startCoordinator(t, testConfig(), store, topics)
+	if g := consumerDescribe(t, c3, "g"); g.ErrorCode != kerr.GroupIDNotFound.Code {
+		t.Fatalf("deleted group after reload: %+v", g)
 	}
 }

@@ -56,8 +56,11 @@ func (c *Coordinator) loadPartition(ctx context.Context, p int32) error {
 		c.mu.groups[id] = g
 	}
 	c.mu.Unlock()
-	for id, g := range groups {
+	for _, g := range groups {
 		g.mu.Lock()
+		if g.typ == typeConsumer {
+			g.finishConsumerLoadLocked()
+		}
 		for _, m := range g.classic.members {
 			m.deadline = now.Add(m.sessionTimeout)
 		}
@@ -65,7 +68,6 @@ func (c *Coordinator) loadPartition(ctx context.Context, p int32) error {
 			g.scheduleLocked()
 		}
 		g.mu.Unlock()
-		_ = id
 	}
 	c.loaded[p].Store(true)
 	return nil
@@ -122,6 +124,9 @@ func (g *group) expireLocked(ctx context.Context, now time.Time) int {
 	}
 	if deleteGroup && g.hasMetadata {
 		recs = append(recs, batch.Record{Timestamp: now.UnixMilli(), Key: groupMetadataKey(g.id)})
+	}
+	if deleteGroup && g.typ == typeConsumer {
+		recs = append(recs, g.consumerTombstonesLocked(now.UnixMilli())...)
 	}
 	if len(recs) > 0 {
 		if err := g.c.store.Append(ctx, g.partition, recs); err != nil {

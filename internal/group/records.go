@@ -18,8 +18,9 @@ import (
 //	  value: OffsetCommitValue v3 {offset, leader epoch, metadata, commit ts}
 //	key version 2: GroupMetadataKey{group}
 //	  value: GroupMetadataValue v3 (classic group members and assignment)
-//	key versions 3-8 (KIP-848 consumer group records) and others: skipped on
-//	  replay; Sluice does not write them yet.
+//	key versions 3, 5-8: KIP-848 consumer group records (consumer_records.go)
+//	other key versions (4: partition metadata, share and streams groups):
+//	  skipped on replay.
 //
 // A nil value is a tombstone.
 const (
@@ -97,6 +98,9 @@ func (g *group) writeClassicMetadataLocked(ctx context.Context) error {
 func (c *Coordinator) replayRecord(groups map[string]*group, r batch.Record) error {
 	if len(r.Key) < 2 {
 		return nil
+	}
+	if typ, ok := isConsumerRecordType(r.Key); ok {
+		return c.replayConsumerRecord(groups, typ, r)
 	}
 	switch version := int16(binary.BigEndian.Uint16(r.Key)); version {
 	case 0, 1:
