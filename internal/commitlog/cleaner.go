@@ -353,6 +353,9 @@ func (c *Cleaner) Clean(l *Log, cc CleanConfig) (CleanStats, error) {
 			}
 		}
 	}
+	if l.closed.Load() { // deleted: the directory may belong to a new log by now
+		return p.stats, ErrCleaningAborted
+	}
 	err = writeCleanerCheckpoint(l.dir, cleanerCheckpoint{firstDirty: endOffset, deleteHorizonMs: p.stats.DeleteHorizonMs})
 	p.stats.Duration = time.Since(now)
 	if err == nil {

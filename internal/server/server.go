@@ -74,7 +74,7 @@ func Start(ctx context.Context, cfg *config.Broker, logger *slog.Logger) (_ *Ser
 	s.replicas, err = replica.NewManager(replica.ManagerConfig{
 		Dir:                    dir,
 		NodeID:                 cfg.NodeID,
-		LogConfig:              views.logConfig,
+		LogConfig:              views.compactedLogConfig, // cleaner.go
 		RetentionCheckInterval: time.Duration(cfg.LogRetentionCheckIntervalMs) * time.Millisecond,
 		FlushCheckInterval:     flushInterval(cfg),
 		Cleaner:                cleanerConfig(cfg, views, s.meta), // cleaner.go
