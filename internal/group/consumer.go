@@ -94,9 +94,9 @@ type consumerGroup struct {
 
 func (cs *consumerGroup) init() {
 	*cs = consumerGroup{
-		members: make(map[string]*consumerMember),
-		static:  make(map[string]string),
-		target:  make(map[string]assignment),
+		members:   make(map[string]*consumerMember),
+		static:    make(map[string]string),
+		target:    make(map[string]assignment),
 		owners:    make(map[tpKey]string),
 		persisted: newConsumerPersisted(),
 	}
