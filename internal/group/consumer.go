@@ -26,8 +26,9 @@ import (
 // heartbeat no longer lists them), and a partition is handed to its new
 // owner only once no other member holds it.
 //
-// Consumer-group state is not written to __consumer_offsets yet (offsets
-// are): after a restart members get UNKNOWN_MEMBER_ID and rejoin.
+// Group state is written to __consumer_offsets as Kafka's consumer group
+// records (consumer_records.go) and reloaded on Start, so members carry on
+// after a restart. Unlike offsets, it is applied in memory before the write.
 
 // Member states of the reconciliation (Kafka's MemberState).
 type memberState int8
@@ -470,7 +471,7 @@ func (c *Coordinator) consumerGroupHeartbeat(ctx context.Context, req *kmsg.Cons
 	before := m.assigned.clone()
 	g.reconcileLocked(m, ownedFromRequest(req.Topics), now)
 	g.scheduleLocked()
-	if code := g.persistConsumerCodeLocked(ctx); code != 0 {
+	if code := g.persistConsumerCodeLocked(ctx, m); code != 0 {
 		return fail(code, "")
 	}
 
@@ -569,7 +570,7 @@ func (c *Coordinator) consumerLeave(ctx context.Context, req *kmsg.ConsumerGroup
 	g.removeConsumerMemberLocked(m)
 	g.bumpEpochLocked("member " + m.id + " left")
 	g.scheduleLocked()
-	if code := g.persistConsumerCodeLocked(ctx); code != 0 {
+	if code := g.persistConsumerCodeLocked(ctx, nil); code != 0 {
 		resp.ErrorCode = code
 	}
 	return resp
@@ -579,8 +580,8 @@ func (c *Coordinator) consumerLeave(ctx context.Context, req *kmsg.ConsumerGroup
 // applied in memory first (unlike offsets, which are written before they
 // count): a failed write is logged and retried with the next change, and
 // only NOT_COORDINATOR is reported to the client.
-func (g *group) persistConsumerCodeLocked(ctx context.Context) int16 {
-	err := g.persistConsumerLocked(ctx)
+func (g *group) persistConsumerCodeLocked(ctx context.Context, focus *consumerMember) int16 {
+	err := g.persistConsumerLocked(ctx, focus)
 	if err == nil {
 		return 0
 	}
@@ -610,7 +611,7 @@ func (g *group) consumerTickLocked(now time.Time) {
 	}
 	if removed > 0 {
 		g.bumpEpochLocked("members fenced")
-		g.persistConsumerCodeLocked(g.c.ctx)
+		g.persistConsumerCodeLocked(g.c.ctx, nil)
 	}
 }
 

@@ -129,14 +129,35 @@ func currentAssignmentValue(m *consumerMember) []byte {
 }
 
 // persistConsumerLocked appends what changed in the consumer group since the
-// last successful write. It returns the error of the append, if any.
-func (g *group) persistConsumerLocked(ctx context.Context) error {
+// last successful write. It returns the error of the append, if any. focus,
+// if set, is the only member a heartbeat may have changed: when the epochs
+// and the member set are as persisted, only it is compared.
+func (g *group) persistConsumerLocked(ctx context.Context, focus *consumerMember) error {
 	cs := &g.consumer
 	p := &cs.persisted
 	now := g.c.now().UnixMilli()
 	var recs []batch.Record
 	add := func(key, value []byte) {
 		recs = append(recs, batch.Record{Timestamp: now, Key: key, Value: value})
+	}
+	if focus != nil && p.groupEpoch == cs.epoch && p.assignmentEpoch == cs.assignmentEpoch &&
+		len(p.memberMeta) == len(cs.members) && p.memberMeta[focus.id] != nil {
+		id := focus.id
+		meta, cur := memberMetadataValue(focus), currentAssignmentValue(focus)
+		if !bytes.Equal(p.memberMeta[id], meta) {
+			add(consumerKey(recConsumerMemberMetadata, g.id, &id), meta)
+		}
+		if !bytes.Equal(p.current[id], cur) {
+			add(consumerKey(recConsumerCurrentAssignment, g.id, &id), cur)
+		}
+		if len(recs) == 0 {
+			return nil
+		}
+		if err := g.c.store.Append(ctx, g.partition, recs); err != nil {
+			return fmt.Errorf("group %q: appending consumer group records: %w", g.id, err)
+		}
+		p.memberMeta[id], p.current[id] = meta, cur
+		return nil
 	}
 	next := newConsumerPersisted()
 	next.groupEpoch, next.assignmentEpoch = cs.epoch, cs.assignmentEpoch
