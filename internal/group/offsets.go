@@ -73,8 +73,22 @@ func (c *Coordinator) offsetCommit(ctx context.Context, req *kmsg.OffsetCommitRe
 		tp topicPartition
 		e  offsetEntry
 	}
-	var recs []batch.Record
-	var ok []pending
+	// One buffer holds every key and value (sized exactly first, so the
+	// subslices handed to the store never move).
+	size, n := 0, 0
+	for i, rt := range req.Topics {
+		for _, rp := range rt.Partitions {
+			md := 0
+			if rp.Metadata != nil {
+				md = len(*rp.Metadata)
+			}
+			size += offsetCommitKeySize(g.id, names[i]) + offsetCommitValueSize(md)
+			n++
+		}
+	}
+	buf := make([]byte, 0, size)
+	recs := make([]batch.Record, 0, n)
+	ok := make([]pending, 0, n)
 	for i, rt := range req.Topics {
 		for j, rp := range rt.Partitions {
 			out := &resp.Topics[i].Partitions[j]
@@ -94,7 +108,11 @@ func (c *Coordinator) offsetCommit(ctx context.Context, req *kmsg.OffsetCommitRe
 				e.leaderEpoch = rp.LeaderEpoch
 			}
 			tp := topicPartition{names[i], rp.Partition}
-			recs = append(recs, batch.Record{Timestamp: now, Key: offsetCommitKey(g.id, tp.topic, tp.partition), Value: offsetCommitValue(e)})
+			start := len(buf)
+			buf = appendOffsetCommitKey(buf, g.id, tp.topic, tp.partition)
+			mid := len(buf)
+			buf = appendOffsetCommitValue(buf, e)
+			recs = append(recs, batch.Record{Timestamp: now, Key: buf[start:mid:mid], Value: buf[mid:len(buf):len(buf)]})
 			ok = append(ok, pending{tp, e})
 		}
 	}

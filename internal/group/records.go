@@ -30,12 +30,20 @@ const (
 	groupMetadataValueVer    = 3
 )
 
+func offsetCommitKeySize(group, topic string) int { return 2 + 2 + len(group) + 2 + len(topic) + 4 }
+
+func offsetCommitValueSize(metadata int) int { return 2 + 8 + 4 + 2 + metadata + 8 }
+
 func offsetCommitKey(group, topic string, partition int32) []byte {
-	k := kmsg.OffsetCommitKey{Version: offsetCommitKeyVersion, Group: group, Topic: topic, Partition: partition}
-	return k.AppendTo(make([]byte, 0, 2+2+len(group)+2+len(topic)+4))
+	return appendOffsetCommitKey(make([]byte, 0, offsetCommitKeySize(group, topic)), group, topic, partition)
 }
 
-func offsetCommitValue(e offsetEntry) []byte {
+func appendOffsetCommitKey(dst []byte, group, topic string, partition int32) []byte {
+	k := kmsg.OffsetCommitKey{Version: offsetCommitKeyVersion, Group: group, Topic: topic, Partition: partition}
+	return k.AppendTo(dst)
+}
+
+func appendOffsetCommitValue(dst []byte, e offsetEntry) []byte {
 	v := kmsg.OffsetCommitValue{
 		Version:         offsetCommitValueVersion,
 		Offset:          e.offset,
@@ -43,7 +51,7 @@ func offsetCommitValue(e offsetEntry) []byte {
 		Metadata:        e.metadata,
 		CommitTimestamp: e.commitTimestamp,
 	}
-	return v.AppendTo(make([]byte, 0, 2+8+4+2+len(e.metadata)+8))
+	return v.AppendTo(dst)
 }
 
 func groupMetadataKey(group string) []byte {
