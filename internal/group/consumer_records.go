@@ -297,7 +297,7 @@ func (c *Coordinator) replayConsumerRecord(groups map[string]*group, typ int16, 
 		m.clientID = vr.CompactString()
 		m.clientHost = vr.CompactString()
 		m.subscribed = nil
-		for n := vr.CompactArrayLen(); n > 0; n-- {
+		for n := vr.CompactArrayLen(); n > 0 && vr.Ok(); n-- {
 			m.subscribed = append(m.subscribed, vr.CompactString())
 		}
 		m.regex, m.re = "", nil
