@@ -15,6 +15,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/sluicehq/sluice/internal/batch"
 	"github.com/sluicehq/sluice/internal/clustertest"
 )
 
@@ -75,6 +76,19 @@ func produceCompacted(t *testing.T, ctx context.Context, addr, topic string, seg
 			}
 		}
 	}
+	// Another idempotent producer writes a batch whose records are all
+	// superseded later: the cleaner keeps it as an empty batch (its
+	// producer's last), which consumers must step over.
+	other := client(t, addr, kgo.DefaultProduceTopic(topic))
+	var early []*kgo.Record
+	for k := 990; k < 1000; k++ {
+		early = append(early, &kgo.Record{Key: []byte(fmt.Sprintf("key-%03d", k)), Value: []byte("early")})
+	}
+	p, other = other, p
+	send(early)
+	p, other = other, p
+	other.Close()
+
 	var recs []*kgo.Record
 	for i := 0; i < 100_000; i++ {
 		v := make([]byte, 100)
@@ -243,6 +257,9 @@ func TestCompaction(t *testing.T) {
 
 	w := produceCompacted(t, ctx, srv.Addr(), topic, segmentMs)
 	waitCompacted(t, ctx, srv, topic, w)
+	if n := emptyBatches(t, filepath.Join(srv.DataDir, topic+"-0")); n != 1 {
+		t.Fatalf("%d empty batches kept, want 1 (the early producer's last batch)", n)
+	}
 
 	// The compacted log survives a clean restart.
 	srv.Stop()
@@ -259,18 +276,20 @@ func TestCompaction(t *testing.T) {
 // ends at its latest value), and once the cleaner finishes the log is
 // exactly compacted.
 func TestCompactionKill9(t *testing.T) {
-	// Throttled so that a pass takes seconds: the kills land inside one.
-	srv := start(t, "--override", "log.cleaner.backoff.ms=100",
-		"--override", "log.cleaner.io.max.bytes.per.second=4000000")
+	// The log is written with the cleaner off, then the broker restarts with
+	// it on and throttled, so one pass over the whole log takes seconds and
+	// starts over after each kill.
+	srv := start(t, "--override", "log.cleaner.enable=false")
 	ctx := ctxFor(t, 5*time.Minute)
 	const topic, segmentMs = "compacted-kill", 3000
 	compactedTopic(t, ctx, srv.Addr(), topic, segmentMs)
 	w := produceCompacted(t, ctx, srv.Addr(), topic, segmentMs)
+	srv.Stop()
+	srv.Args = []string{"--override", "log.cleaner.backoff.ms=100",
+		"--override", "log.cleaner.io.max.bytes.per.second=4000000"}
+	srv.Start()
 
 	partDir := filepath.Join(srv.DataDir, topic+"-0")
-	if _, err := os.Stat(partDir); err != nil {
-		t.Fatalf("partition directory: %v", err)
-	}
 	kills := 0
 	for round := 0; round < 3; round++ {
 		// Kill once the cleaner is writing (.cleaned present), at a
@@ -282,19 +301,18 @@ func TestCompactionKill9(t *testing.T) {
 			}
 			time.Sleep(5 * time.Millisecond)
 		}
-		time.Sleep(time.Duration(rand.IntN(800)) * time.Millisecond)
+		time.Sleep(time.Duration(rand.IntN(500)) * time.Millisecond)
 		srv.Kill()
 		kills++
 		srv.Start()
+		t.Logf("kill %d: restart removed %d leftover files, finished or rolled back %d swaps", kills,
+			strings.Count(srv.Logs(), "removing leftover file"), strings.Count(srv.Logs(), "cleaner swap"))
 		recs := readCompacted(t, ctx, srv.Addr(), topic, w)
 		if msg := checkConsistent(recs, w); msg != "" {
 			t.Fatalf("after kill %d: %s", kills, msg)
 		}
-		t.Logf("kill %d: restart removed %d leftover files, finished or rolled back %d swaps", kills,
-			strings.Count(srv.Logs(), "removing leftover file"), strings.Count(srv.Logs(), "cleaner swap"))
 	}
 	waitCompacted(t, ctx, srv, topic, w)
-	t.Logf("%d kills during cleaning", kills)
 }
 
 // cleaningInProgress reports whether the partition directory holds files of
@@ -313,3 +331,28 @@ func cleaningInProgress(dir string) bool {
 	return false
 }
 
+
+// emptyBatches counts the batches without records in a partition's
+// segments (kept by the cleaner for idempotent producers' state).
+func emptyBatches(t *testing.T, dir string) int {
+	t.Helper()
+	files, _ := filepath.Glob(filepath.Join(dir, "*.log"))
+	n := 0
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for len(b) > 0 {
+			h, err := batch.ValidateStored(b)
+			if err != nil {
+				t.Fatalf("%s: %v", f, err)
+			}
+			if h.NumRecords == 0 {
+				n++
+			}
+			b = b[h.Size():]
+		}
+	}
+	return n
+}
