@@ -469,6 +469,7 @@ func (c *Cleaner) cleanGroup(p *cleanPass, group []*segment, cfg *Config) error 
 	if err != nil {
 		return err
 	}
+	w.throttle = c.throttle
 	defer w.abort() // no-op after a successful install
 	for _, s := range group {
 		err := c.scan(p, s, func(h *batch.Header, b []byte) (bool, error) {

@@ -96,6 +96,9 @@ type cleanedWriter struct {
 	pos   int64
 	mtime time.Time
 	done  bool
+	// throttle accounts written bytes with the reads (Kafka's cleaner
+	// throttles both).
+	throttle *Throttler
 
 	offsets         []offsetEntry
 	times           []timeEntry
@@ -117,6 +120,7 @@ func (w *cleanedWriter) append(b []byte, h *batch.Header) error {
 	if _, err := w.w.Write(b); err != nil {
 		return err
 	}
+	w.throttle.Wait(len(b))
 	if h.MaxTimestamp > w.maxTS {
 		w.maxTS, w.offMaxTS = h.MaxTimestamp, h.LastOffset()
 	}
