@@ -628,3 +628,21 @@ func TestOffsetMap(t *testing.T) {
 		t.Fatalf("map %d bytes over its 1 MiB budget", m.bytes())
 	}
 }
+
+// TestCleanThrottled: every byte the cleaner reads or writes goes through
+// the throttle.
+func TestCleanThrottled(t *testing.T) {
+	l := openT(t, t.TempDir(), smallConfig())
+	defer l.Close()
+	script(t, l, batch.CodecNone, 20, 20, 6)
+	must(t, l.Roll())
+	th := NewThrottler(1e6)
+	var slept time.Duration
+	th.sleep = func(d time.Duration) { slept += d }
+	st := cleanT(t, NewCleaner(1<<20, th), l, keepDeletes)
+	io := st.BytesRead + st.BytesWritten
+	want := time.Duration(float64(io) / 1e6 * float64(time.Second))
+	if slept < want*9/10 {
+		t.Fatalf("slept %v for %d bytes at 1 MB/s, want about %v", slept, io, want)
+	}
+}
