@@ -646,3 +646,46 @@ func TestCleanThrottled(t *testing.T) {
 		t.Fatalf("slept %v for %d bytes at 1 MB/s, want about %v", slept, io, want)
 	}
 }
+
+// TestCleanCrashEmptiedLastSegment: the last segment of a group loses all
+// its records (expired tombstones), so the cleaned segment ends before that
+// segment's base. A crash after the commit must still remove it at Open:
+// the swap intent names the group's end (Kafka infers it from the swap
+// segment's content and would keep the old segment, mixing old and new).
+func TestCleanCrashEmptiedLastSegment(t *testing.T) {
+	for _, step := range []string{"swap.log", "deleted", "install.log"} {
+		t.Run(step, func(t *testing.T) {
+			dir := t.TempDir()
+			cfg := Config{SegmentBytes: 1 << 20, IndexIntervalBytes: 256, RetentionMs: -1}
+			l := openT(t, dir, cfg)
+			all := script(t, l, batch.CodecNone, 2, 10, 5)
+			must(t, l.Roll())
+			// Tombstones for keys that never had a value, in a batch whose
+			// delete horizon passed long ago.
+			tb := keyedBatch(t, batch.CodecNone, []kv{{key: "gone1", del: true}, {key: "gone2", del: true}})
+			h, _ := batch.ParseHeader(tb)
+			h.Attributes |= batch.AttrDeleteHorizon
+			h.BaseTimestamp = 1
+			batch.PutHeader(tb, h)
+			res := appendT(t, l, tb)
+			must(t, l.Roll())
+			end := l.EndOffset()
+			_ = res // the expired tombstones are not in the expected survivors
+
+			crashHook = func(s string) bool { return s == step }
+			defer func() { crashHook = nil }()
+			if _, err := NewCleaner(1<<20, nil).Clean(l, keepDeletes); !errors.Is(err, errSimulatedCrash) {
+				t.Fatalf("clean: %v", err)
+			}
+			crashHook = nil
+			crash(l)
+			l = openT(t, dir, cfg)
+			defer l.Close()
+			got, _ := readRecords(t, l)
+			sameRecs(t, "after crash", got, latest(all, end, true))
+			if bases, _ := listSegments(dir); len(bases) != 2 {
+				t.Fatalf("segments %v, want the cleaned one and the active one", bases)
+			}
+		})
+	}
+}
