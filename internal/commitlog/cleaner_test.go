@@ -689,3 +689,109 @@ func TestCleanCrashEmptiedLastSegment(t *testing.T) {
 		})
 	}
 }
+
+// TestCleanRandomized runs random appends (keys, tombstones, codecs,
+// idempotent producers), rolls, cleaning passes with small offset maps,
+// clock jumps past delete horizons, crashes at random swap steps and
+// reopens, checking after each step that every record read is the one
+// appended at its offset and that each key ends at its latest record (or is
+// gone if that is an expired tombstone); at the end a full compaction leaves
+// exactly the latest live record of every key.
+func TestCleanRandomized(t *testing.T) {
+	steps := []string{"cleaned", "intent", "swap.index", "swap.log", "deleted", "install.index", "install.log", "done"}
+	codecs := []batch.Codec{batch.CodecNone, batch.CodecNone, batch.CodecSnappy, batch.CodecZstd}
+	for seed := uint64(1); seed <= 6; seed++ {
+		t.Run(fmt.Sprint(seed), func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(seed, 99))
+			dir := t.TempDir()
+			cfg := Config{SegmentBytes: 8 << 10, IndexIntervalBytes: 512, RetentionMs: -1}
+			l := openT(t, dir, cfg)
+			defer func() { l.Close() }()
+			appended := map[int64]rec{}
+			var all []rec
+			clock := time.UnixMilli(1_000_000)
+			cc := CleanConfig{DeleteRetentionMs: 5000, MinCleanableDirtyRatio: 0.01}
+			seq := map[int64]int32{}
+			check := func(what string) {
+				t.Helper()
+				got, _ := readRecords(t, l)
+				last := map[string]rec{}
+				for _, r := range got {
+					want, ok := appended[r.off]
+					if !ok || want.key != r.key || want.val != r.val || want.tombstone != r.tombstone {
+						t.Fatalf("%s: offset %d holds %v, appended %v", what, r.off, r, want)
+					}
+					last[r.key] = r
+				}
+				for _, w := range latest(all, 1<<62, true) {
+					g, ok := last[w.key]
+					if (!ok && !w.tombstone) || (ok && g.off != w.off) {
+						t.Fatalf("%s: key %s ends at %v, latest is %v", what, w.key, g, w)
+					}
+				}
+			}
+			for op := 0; op < 120; op++ {
+				switch x := rng.IntN(10); {
+				case x < 6: // append a batch
+					n := 1 + rng.IntN(8)
+					var kvs []kv
+					for i := 0; i < n; i++ {
+						p := kv{key: fmt.Sprintf("k%d", rng.IntN(40)), val: fmt.Sprintf("v%d-%d", op, i)}
+						if rng.IntN(6) == 0 {
+							p = kv{key: p.key, del: true}
+						}
+						kvs = append(kvs, p)
+					}
+					b := keyedBatch(t, codecs[rng.IntN(len(codecs))], kvs)
+					if rng.IntN(3) == 0 { // idempotent
+						pid := int64(1 + rng.IntN(3))
+						h, _ := batch.ParseHeader(b)
+						h.ProducerID, h.ProducerEpoch, h.BaseSequence = pid, 0, seq[pid]
+						batch.PutHeader(b, h)
+						seq[pid] += int32(n)
+					}
+					res := appendT(t, l, b)
+					for i, p := range kvs {
+						r := rec{off: res.FirstOffset + int64(i), key: p.key, val: p.val, tombstone: p.del}
+						appended[r.off] = r
+						all = append(all, r)
+					}
+				case x < 7:
+					must(t, l.Roll())
+				case x < 8:
+					clock = clock.Add(time.Duration(rng.IntN(8000)) * time.Millisecond)
+				default: // a pass, maybe crashing
+					c := NewCleaner(int64(1024+rng.IntN(2048))*omSlotSize, nil)
+					c.now = func() time.Time { return clock }
+					crashStep := ""
+					if rng.IntN(3) == 0 {
+						crashStep = steps[rng.IntN(len(steps))]
+					}
+					crashHook = func(s string) bool { return s == crashStep }
+					_, err := c.Clean(l, cc)
+					crashHook = nil
+					switch {
+					case errors.Is(err, errSimulatedCrash):
+						crash(l)
+						l = openT(t, dir, cfg)
+					case err != nil:
+						t.Fatal(err)
+					}
+				}
+				check(fmt.Sprintf("op %d", op))
+			}
+			// Full compaction: roll, then passes until nothing is left to do,
+			// with the clock past every horizon.
+			must(t, l.Roll())
+			c := NewCleaner(1<<20, nil)
+			clock = clock.Add(time.Minute)
+			c.now = func() time.Time { return clock }
+			for i := 0; i < 3; i++ {
+				cleanT(t, c, l, cc)
+				clock = clock.Add(time.Minute)
+			}
+			got, _ := readRecords(t, l)
+			sameRecs(t, "fully compacted", got, latest(all, 1<<62, false))
+		})
+	}
+}
