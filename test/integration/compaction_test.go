@@ -331,7 +331,6 @@ func cleaningInProgress(dir string) bool {
 	return false
 }
 
-
 // emptyBatches counts the batches without records in a partition's
 // segments (kept by the cleaner for idempotent producers' state).
 func emptyBatches(t *testing.T, dir string) int {
