@@ -36,11 +36,12 @@ type CleanerStatus struct {
 	// cleaner-offset-checkpoint).
 	Checkpoint int64
 	// Last is the last pass (zero if none since start).
-	Last       commitlog.CleanStats
-	LastError  string
-	Passes     int
-	BytesRead  int64 // totals since start
-	BytesWrite int64
+	Last        commitlog.CleanStats
+	LastError   string // the last pass's error, "" if it succeeded
+	Uncleanable bool   // a pass failed: skipped until the partition is reopened
+	Passes      int
+	BytesRead   int64 // totals since start
+	BytesWrite  int64
 }
 
 // LogCleaner runs compaction in the background (Kafka's LogCleaner and
@@ -60,7 +61,11 @@ type LogCleaner struct {
 	mu struct {
 		sync.Mutex
 		inProgress map[*Partition]bool
-		status     map[TopicPartition]*CleanerStatus
+		// uncleanable: a pass failed on the log (corruption, I/O error);
+		// it is skipped until the partition is reopened (Kafka's
+		// uncleanable partitions).
+		uncleanable map[*Partition]bool
+		status      map[TopicPartition]*CleanerStatus
 	}
 }
 
@@ -78,6 +83,7 @@ func newLogCleaner(cfg CleanerConfig, parts func() map[TopicPartition]*Partition
 	c := &LogCleaner{cfg: cfg, logger: logger, parts: parts, stop: stop, wake: make(chan struct{}, 1),
 		throttle: commitlog.NewThrottler(cfg.IOMaxBytesPerSecond)}
 	c.mu.inProgress = map[*Partition]bool{}
+	c.mu.uncleanable = map[*Partition]bool{}
 	c.mu.status = map[TopicPartition]*CleanerStatus{}
 	return c
 }
@@ -164,6 +170,7 @@ func (c *LogCleaner) cleanOne(cl *commitlog.Cleaner) bool {
 	s.LastError = ""
 	if err != nil {
 		s.LastError = err.Error()
+		s.Uncleanable = !errors.Is(err, commitlog.ErrCleaningAborted) && !errors.Is(err, commitlog.ErrClosed)
 	} else {
 		s.Checkpoint = st.EndOffset
 	}
@@ -175,9 +182,10 @@ func (c *LogCleaner) cleanOne(cl *commitlog.Cleaner) bool {
 	case errors.Is(err, commitlog.ErrCleaningAborted), errors.Is(err, commitlog.ErrClosed):
 		c.logger.Info("cleaning aborted", "partition", tp, "err", err)
 	default:
-		// Kafka marks the partition uncleanable; we back off and retry.
-		c.logger.Error("cleaning failed", "partition", tp, "err", err)
-		return false
+		c.logger.Error("cleaning failed; partition marked uncleanable", "partition", tp, "err", err)
+		c.mu.Lock()
+		c.mu.uncleanable[p] = true
+		c.mu.Unlock()
 	}
 	return true
 }
@@ -200,13 +208,15 @@ func (c *LogCleaner) grabFilthiest(now time.Time) (*Partition, commitlog.CleanCo
 		cl commitlog.Cleanable
 	}
 	var best *cand
-	for _, p := range c.parts() {
+	parts := c.parts()
+	c.prune(parts)
+	for _, p := range parts {
 		cc, compact := c.cfg.TopicConfig(p.Topic)
 		if !compact {
 			continue
 		}
 		c.mu.Lock()
-		busy := c.mu.inProgress[p]
+		busy := c.mu.inProgress[p] || c.mu.uncleanable[p]
 		c.mu.Unlock()
 		if busy {
 			continue
@@ -229,6 +239,22 @@ func (c *LogCleaner) grabFilthiest(now time.Time) (*Partition, commitlog.CleanCo
 	}
 	c.mu.inProgress[best.p] = true
 	return best.p, best.cc
+}
+
+// prune forgets partitions no longer hosted (deleted topics).
+func (c *LogCleaner) prune(parts map[TopicPartition]*Partition) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for p := range c.mu.uncleanable {
+		if parts[TopicPartition{p.Topic, p.Index}] != p {
+			delete(c.mu.uncleanable, p)
+		}
+	}
+	for tp := range c.mu.status {
+		if parts[tp] == nil {
+			delete(c.mu.status, tp)
+		}
+	}
 }
 
 // Status returns the cleaner's progress on every partition it has cleaned
