@@ -393,13 +393,28 @@ func (c *Cleaner) buildOffsetMap(p *cleanPass, segs []*segment, from, to int64) 
 					full = true
 					return true, nil
 				}
+				// A first batch with more records than the map holds is
+				// mapped in part: the pass ends inside it.
+				partial, lastPut := false, int64(-1)
 				err := c.forEachRaw(h, b, func(r rawRecord) {
-					if off := h.BaseOffset + r.offDelta; !r.keyNull && off >= from {
-						c.om.put(r.key, off)
+					off := h.BaseOffset + r.offDelta
+					if partial || r.keyNull || off < from {
+						return
 					}
+					if c.om.n >= c.om.maxEntries {
+						partial = true
+						return
+					}
+					c.om.put(r.key, off)
+					lastPut = off
 				})
 				if err != nil {
 					return true, err
+				}
+				if partial {
+					full = true
+					end = lastPut + 1
+					return true, nil
 				}
 			}
 			end = h.LastOffset() + 1

@@ -795,3 +795,33 @@ func TestCleanRandomized(t *testing.T) {
 		})
 	}
 }
+
+// TestCleanBatchLargerThanMap: a batch with more keys than the offset map
+// holds is cleaned in several passes, each ending inside it.
+func TestCleanBatchLargerThanMap(t *testing.T) {
+	l := openT(t, t.TempDir(), Config{SegmentBytes: 1 << 20, IndexIntervalBytes: 256, RetentionMs: -1})
+	defer l.Close()
+	var all []rec
+	for round := 0; round < 2; round++ {
+		var kvs []kv
+		for k := 0; k < 3000; k++ {
+			kvs = append(kvs, kv{key: fmt.Sprintf("k%d", k), val: fmt.Sprintf("v%d", round)})
+		}
+		res := appendT(t, l, keyedBatch(t, batch.CodecNone, kvs))
+		for i, p := range kvs {
+			all = append(all, rec{off: res.FirstOffset + int64(i), key: p.key, val: p.val})
+		}
+	}
+	must(t, l.Roll())
+	c := NewCleaner(1024*omSlotSize, nil) // 921 keys per pass
+	for passes := 0; ; passes++ {
+		if passes > 10 {
+			t.Fatal("no progress")
+		}
+		if st := cleanT(t, c, l, keepDeletes); !st.MapFull {
+			break
+		}
+	}
+	got, _ := readRecords(t, l)
+	sameRecs(t, "after passes", got, latest(all, l.EndOffset(), true))
+}
