@@ -65,6 +65,11 @@ type CleanConfig struct {
 	MinCompactionLagMs     int64   // min.compaction.lag.ms, default 0
 	MaxCompactionLagMs     int64   // max.compaction.lag.ms, default Long.MAX_VALUE
 	MinCleanableDirtyRatio float64 // min.cleanable.dirty.ratio, default 0.5
+	// StableOffset bounds the cleanable range: records at or above it are
+	// not mapped (Kafka cleans below the last stable offset, itself at most
+	// the high watermark, so nothing a follower may still truncate is
+	// compacted). 0: no bound beyond the active segment.
+	StableOffset int64
 }
 
 // Kafka's cleaner defaults.
@@ -217,6 +222,9 @@ func (l *Log) cleanableLocked(cc CleanConfig, ck cleanerCheckpoint, nowMs int64)
 	}
 	active := segs[len(segs)-1]
 	c.FirstUncleanableOffset = max(active.base, c.FirstDirtyOffset)
+	if cc.StableOffset > 0 {
+		c.FirstUncleanableOffset = max(min(c.FirstUncleanableOffset, cc.StableOffset), c.FirstDirtyOffset)
+	}
 	// min.compaction.lag.ms: the first dirty segment holding a record
 	// younger than the lag bounds the cleanable range.
 	for i, s := range segs[:len(segs)-1] {
@@ -385,7 +393,7 @@ func (c *Cleaner) buildOffsetMap(p *cleanPass, segs []*segment, from, to int64) 
 			if h.LastOffset() < from {
 				return false, nil
 			}
-			if h.BaseOffset >= to {
+			if h.LastOffset() >= to {
 				return true, nil
 			}
 			if !h.Control() && h.NumRecords > 0 {

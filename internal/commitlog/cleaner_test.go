@@ -825,3 +825,23 @@ func TestCleanBatchLargerThanMap(t *testing.T) {
 	got, _ := readRecords(t, l)
 	sameRecs(t, "after passes", got, latest(all, l.EndOffset(), true))
 }
+
+// TestCleanBelowStableOffset: nothing at or above the stable offset (the
+// high watermark) is mapped, so records there keep older duplicates alive.
+func TestCleanBelowStableOffset(t *testing.T) {
+	l := openT(t, t.TempDir(), Config{SegmentBytes: 1 << 20, IndexIntervalBytes: 256, RetentionMs: -1})
+	defer l.Close()
+	all := script(t, l, batch.CodecNone, 4, 10, 10) // one batch per round
+	must(t, l.Roll())
+	hw := int64(20) // rounds 0-1 committed, 2-3 not yet
+	cc := CleanConfig{MinCleanableDirtyRatio: 0.01, DeleteRetentionMs: 1 << 40, StableOffset: hw}
+	cl, _ := l.Cleanable(cc, time.Now())
+	if cl.FirstUncleanableOffset != hw {
+		t.Fatalf("first uncleanable %d, want %d", cl.FirstUncleanableOffset, hw)
+	}
+	if st := cleanT(t, NewCleaner(1<<20, nil), l, cc); st.EndOffset != hw {
+		t.Fatalf("cleaned to %d", st.EndOffset)
+	}
+	got, _ := readRecords(t, l)
+	sameRecs(t, "below the stable offset", got, latest(all, hw, true))
+}

@@ -221,6 +221,7 @@ func (c *LogCleaner) grabFilthiest(now time.Time) (*Partition, commitlog.CleanCo
 		if busy {
 			continue
 		}
+		cc.StableOffset = p.HighWatermark()
 		cl, err := p.Log.Cleanable(cc, now)
 		if err != nil || !cl.ShouldClean(cc) {
 			continue

@@ -78,6 +78,15 @@ func TestLogCleanerPicksDirtiest(t *testing.T) {
 		}
 	}
 	b.Log.Roll()
+	// Not committed yet (the high watermark did not move): not cleanable.
+	if p, _ := lc.grabFilthiest(time.Now()); p != nil {
+		t.Fatalf("picked %v above the high watermark", p.Topic)
+	}
+	rec := batch.AppendBatch(nil, 0, 1000, []batch.Record{{Key: []byte("k2"), Value: []byte("w")}})
+	if _, err := b.AppendAsLeader(rec, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	b.Log.Roll()
 	if p, _ := lc.grabFilthiest(time.Now()); p != b {
 		t.Fatalf("picked %v, want b", p)
 	}
