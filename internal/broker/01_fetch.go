@@ -223,9 +223,14 @@ func (b *Broker) resolveFetch(im *metadata.Image, req *kmsg.FetchRequest) ([]fet
 		b.sessions.remove(req.SessionID)
 		return b.sessionless(req, resolve), 0, 0
 	}
-	if req.SessionID == 0 {
+	if req.SessionID == 0 || req.SessionEpoch == 0 {
 		if req.SessionEpoch != 0 {
 			return nil, 0, kerr.InvalidFetchSessionEpoch.Code
+		}
+		// Epoch 0 with an id: the client resets its session (Kafka's
+		// FetchManager closes the old one and starts a new one).
+		if req.SessionID != 0 {
+			b.sessions.remove(req.SessionID)
 		}
 		s := b.sessions.create()
 		parts := b.sessionless(req, resolve)

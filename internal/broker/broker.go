@@ -12,6 +12,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"time"
 
 	"github.com/google/uuid"
@@ -19,6 +20,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/sluicehq/sluice/internal/controller"
+	"github.com/sluicehq/sluice/internal/group"
 	"github.com/sluicehq/sluice/internal/metadata"
 	"github.com/sluicehq/sluice/internal/netconn"
 	"github.com/sluicehq/sluice/internal/replica"
@@ -125,7 +127,7 @@ func (b *Broker) Serve(ctx context.Context, c *netconn.Conn, frame []byte) (wire
 			c.ClientSoftwareName, c.ClientSoftwareVersion = r.ClientSoftwareName, r.ClientSoftwareVersion
 		}
 	}
-	resp, err := b.handle(ctx, c, req)
+	resp, err := b.handle(ctx, c, h.ClientID, req)
 	if err != nil {
 		return wire.Frame{}, false, err
 	}
@@ -133,7 +135,7 @@ func (b *Broker) Serve(ctx context.Context, c *netconn.Conn, frame []byte) (wire
 	return wire.EncodeResponse(netconn.GetBuf(), h.Key, h.Version, h.CorrelationID, resp), true, nil
 }
 
-func (b *Broker) handle(ctx context.Context, c *netconn.Conn, req kmsg.Request) (kmsg.Response, error) {
+func (b *Broker) handle(ctx context.Context, c *netconn.Conn, clientID string, req kmsg.Request) (kmsg.Response, error) {
 	switch r := req.(type) {
 	case *kmsg.ApiVersionsRequest:
 		return wire.ApiVersionsResponse(r.Version, 0), nil
@@ -184,6 +186,11 @@ func (b *Broker) handle(ctx context.Context, c *netconn.Conn, req kmsg.Request) 
 		if err := b.ensureOffsetsTopic(); err != nil {
 			return nil, err
 		}
+		host := ""
+		if ta, ok := c.Remote.(*net.TCPAddr); ok {
+			host = "/" + ta.IP.String()
+		}
+		ctx = group.WithRequestInfo(ctx, group.RequestInfo{ClientID: clientID, ClientHost: host})
 		return b.groups.Handle(ctx, req)
 	}
 	return nil, fmt.Errorf("no handler for %s", kmsg.NameForKey(req.Key()))

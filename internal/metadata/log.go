@@ -145,10 +145,12 @@ func (l *Log) Commit(check func(*Image) ([]Record, error)) (*Image, error) {
 	}
 	l.mu.offset++
 	cur := old.Apply(l.mu.offset, recs)
-	l.image.Store(cur)
+	// Listeners (the replica manager) act before the image is published, so
+	// whoever sees a topic in the image finds its partitions hosted.
 	for _, fn := range l.mu.listeners {
 		fn(old, cur)
 	}
+	l.image.Store(cur)
 	return cur, nil
 }
 

@@ -37,7 +37,7 @@ func TestRetentionAndSegmentRoll(t *testing.T) {
 	srv := start(t, "--override", "log.retention.check.interval.ms=300")
 	ctx := ctxFor(t, 2*time.Minute)
 	s := func(v string) *string { return &v }
-	createTopic(t, ctx, srv.Addr(), "by-size", 1, map[string]*string{"segment.bytes": s("1048576"), "retention.bytes": s("2500000")})
+	createTopic(t, ctx, srv.Addr(), "by-size", 1, map[string]*string{"segment.bytes": s("1048576")})
 	createTopic(t, ctx, srv.Addr(), "by-time", 1, map[string]*string{"segment.bytes": s("1048576"), "retention.ms": s("60000")})
 	const total = 600
 	value := make([]byte, 10000) // incompressible, so sizes are what they seem
@@ -57,6 +57,15 @@ func TestRetentionAndSegmentRoll(t *testing.T) {
 	}
 	if n := segments(t, srv.DataDir, "by-size"); n < 5 {
 		t.Fatalf("by-size has %d segments after 6 MB with segment.bytes=1048576", n)
+	}
+	// Size retention is switched on at run time: a dynamic topic config
+	// takes effect without a restart.
+	alter, err := kadm.NewClient(p).AlterTopicConfigs(ctx, []kadm.AlterConfig{{Name: "retention.bytes", Value: s("2500000")}}, "by-size")
+	if err == nil {
+		err = alter[0].Err
+	}
+	if err != nil {
+		t.Fatal(err)
 	}
 	deadline := time.Now().Add(30 * time.Second)
 	for earliest(t, p, "by-size") == 0 || earliest(t, p, "by-time") == 0 {
