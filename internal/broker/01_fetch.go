@@ -65,12 +65,16 @@ func (b *Broker) handleFetch(ctx context.Context, req *kmsg.FetchRequest, f *wir
 	wait := deadline(req.MaxWaitMillis)
 	var until time.Time
 	var wake chan struct{}
+	if wait > 0 && req.MinBytes > 0 {
+		// Watch before the first read, so an append between the read and
+		// the wait is not missed.
+		wake = make(chan struct{}, 1)
+		until = time.Now().Add(wait)
+		b.watch(parts, wake)
+	}
 	for {
 		topics, size, errs := b.readFetch(parts, req, committed, sessionID != 0)
-		done := size >= int(req.MinBytes) || errs || wait == 0 || ctx.Err() != nil
-		if !done && wake != nil && !time.Now().Before(until) {
-			done = true
-		}
+		done := size >= int(req.MinBytes) || errs || wake == nil || ctx.Err() != nil || !time.Now().Before(until)
 		if done {
 			if wake != nil {
 				b.unwatch(parts, wake)
@@ -82,11 +86,6 @@ func (b *Broker) handleFetch(ctx context.Context, req *kmsg.FetchRequest, f *wir
 			return
 		}
 		releaseTopics(topics)
-		if wake == nil {
-			wake = make(chan struct{}, 1)
-			until = time.Now().Add(wait)
-			b.watch(parts, wake)
-		}
 		t := time.NewTimer(time.Until(until))
 		select {
 		case <-wake:
