@@ -106,7 +106,7 @@ func (b *Broker) handleProduce(ctx context.Context, req *kmsg.ProduceRequest) *k
 }
 
 func (b *Broker) appendRecords(p *replica.Partition, records []byte, now time.Time) (commitlog.AppendResult, error) {
-	sum, err := batch.Validate(records, b.cfg.MessageMaxBytes)
+	sum, err := batch.Validate(records, p.MaxMessageBytes(b.cfg.MessageMaxBytes))
 	if err != nil {
 		return commitlog.AppendResult{}, err
 	}

@@ -97,6 +97,7 @@ func (m *Manager) Apply(im *metadata.Image) error {
 			if p := old[tp]; p != nil && p.TopicID == t.ID {
 				p.Log.SetConfig(cfg)
 				p.SetCompact(compact)
+				p.SetMaxMessageBytes(cfg.MaxMessageBytes)
 				p.SetLeaderEpoch(pm.LeaderEpoch)
 				next[tp] = p
 				continue
@@ -109,6 +110,7 @@ func (m *Manager) Apply(im *metadata.Image) error {
 				continue
 			}
 			p.SetCompact(compact)
+			p.SetMaxMessageBytes(cfg.MaxMessageBytes)
 			next[tp] = p
 		}
 	}

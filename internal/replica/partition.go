@@ -32,6 +32,9 @@ type Partition struct {
 	// compact is set for topics whose cleanup.policy includes compact:
 	// records without a key are refused.
 	compact atomic.Bool
+	// maxMessageBytes is the topic's max.message.bytes (0: the broker's
+	// message.max.bytes applies).
+	maxMessageBytes atomic.Int64
 
 	// appendMu serializes appends: offsets are assigned in append order.
 	appendMu sync.Mutex
@@ -69,6 +72,17 @@ func (p *Partition) HighWatermark() int64 { return p.highWatermark.Load() }
 
 // SetCompact sets whether keyless records are refused.
 func (p *Partition) SetCompact(v bool) { p.compact.Store(v) }
+
+// SetMaxMessageBytes sets the topic's max.message.bytes.
+func (p *Partition) SetMaxMessageBytes(n int) { p.maxMessageBytes.Store(int64(n)) }
+
+// MaxMessageBytes returns the topic's max.message.bytes, or def if unset.
+func (p *Partition) MaxMessageBytes(def int) int {
+	if n := p.maxMessageBytes.Load(); n > 0 {
+		return int(n)
+	}
+	return def
+}
 
 // Compact reports whether the topic is compacted.
 func (p *Partition) Compact() bool { return p.compact.Load() }
