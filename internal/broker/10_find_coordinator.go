@@ -15,8 +15,6 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
-
-	"github.com/sluicehq/sluice/internal/controller"
 )
 
 func (b *Broker) handleFindCoordinator(_ context.Context, req *kmsg.FindCoordinatorRequest) *kmsg.FindCoordinatorResponse {
@@ -50,27 +48,7 @@ func (b *Broker) handleFindCoordinator(_ context.Context, req *kmsg.FindCoordina
 	return resp
 }
 
-// ensureOffsetsTopic creates __consumer_offsets (compacted, as Kafka does)
-// if it does not exist yet.
+// ensureOffsetsTopic creates __consumer_offsets on first use.
 func (b *Broker) ensureOffsetsTopic() error {
-	if b.image().Topics["__consumer_offsets"] != nil {
-		return nil
-	}
-	_, errs, err := b.ctrl.CreateTopics([]controller.CreateTopic{{
-		Name:              "__consumer_offsets",
-		Partitions:        b.cfg.OffsetsTopicPartitions,
-		ReplicationFactor: -1,
-		Configs: map[string]string{
-			"cleanup.policy":   "compact",
-			"compression.type": "producer",
-			"segment.bytes":    "104857600",
-		},
-	}}, false)
-	if err != nil {
-		return err
-	}
-	if errs[0] != nil && errs[0].Err != kerr.TopicAlreadyExists {
-		return errs[0]
-	}
-	return nil
+	return b.ctrl.EnsureOffsetsTopic(b.cfg.OffsetsTopicPartitions)
 }

@@ -357,3 +357,33 @@ func sameBroker(a, b *metadata.Broker) bool {
 	}
 	return true
 }
+
+// OffsetsTopic is the internal topic of committed offsets and group state.
+const OffsetsTopic = "__consumer_offsets"
+
+// EnsureOffsetsTopic creates __consumer_offsets with the given number of
+// partitions (offsets.topic.num.partitions), compacted as Kafka makes it, if
+// it does not exist yet. Once it returns, the topic's partitions are hosted
+// (the image is published after the replica manager has applied it).
+func (c *Controller) EnsureOffsetsTopic(partitions int32) error {
+	if c.log.Image().Topics[OffsetsTopic] != nil {
+		return nil
+	}
+	_, errs, err := c.CreateTopics([]CreateTopic{{
+		Name:              OffsetsTopic,
+		Partitions:        partitions,
+		ReplicationFactor: -1,
+		Configs: map[string]string{
+			"cleanup.policy":   "compact",
+			"compression.type": "producer",
+			"segment.bytes":    "104857600",
+		},
+	}}, false)
+	if err != nil {
+		return err
+	}
+	if errs[0] != nil && errs[0].Err != kerr.TopicAlreadyExists {
+		return errs[0]
+	}
+	return nil
+}

@@ -14,7 +14,7 @@ import (
 	"github.com/sluicehq/sluice/internal/replica"
 )
 
-const offsetsTopic = "__consumer_offsets"
+const offsetsTopic = controller.OffsetsTopic
 
 // offsetsStore is the group coordinator's storage: the partitions of
 // __consumer_offsets hosted here.
@@ -102,22 +102,7 @@ func (v topicsView) LookupID(id [16]byte) (string, int32, bool) {
 func (v topicsView) TopicNames() []string { return v.meta.Image().SortedTopics() }
 
 func startGroups(ctx context.Context, cfg *config.Broker, meta *metadata.Log, replicas *replica.Manager, ctrl *controller.Controller, logger *slog.Logger) (groupCoordinator, error) {
-	ensure := func() error {
-		if meta.Image().Topics[offsetsTopic] != nil {
-			return nil
-		}
-		_, errs, err := ctrl.CreateTopics([]controller.CreateTopic{{
-			Name: offsetsTopic, Partitions: cfg.OffsetsTopicNumPartitions, ReplicationFactor: -1,
-			Configs: map[string]string{"cleanup.policy": "compact", "compression.type": "producer", "segment.bytes": "104857600"},
-		}}, false)
-		if err != nil {
-			return err
-		}
-		if errs[0] != nil && errs[0].Err.Code != 36 { // TOPIC_ALREADY_EXISTS
-			return errs[0]
-		}
-		return nil
-	}
+	ensure := func() error { return ctrl.EnsureOffsetsTopic(cfg.OffsetsTopicNumPartitions) }
 	gcfg := group.DefaultConfig()
 	gcfg.Partitions = cfg.OffsetsTopicNumPartitions
 	gcfg.InitialRebalanceDelay = time.Duration(cfg.GroupInitialRebalanceDelayMs) * time.Millisecond
