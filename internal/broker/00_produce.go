@@ -106,15 +106,30 @@ func (b *Broker) handleProduce(ctx context.Context, req *kmsg.ProduceRequest) *k
 }
 
 func (b *Broker) appendRecords(p *replica.Partition, records []byte, now time.Time) (commitlog.AppendResult, error) {
-	sum, err := batch.Validate(records, p.MaxMessageBytes(b.cfg.MessageMaxBytes))
+	pol := p.Policy()
+	maxBytes := pol.MaxMessageBytes
+	if maxBytes <= 0 {
+		maxBytes = b.cfg.MessageMaxBytes
+	}
+	sum, err := batch.Validate(records, maxBytes)
 	if err != nil {
 		return commitlog.AppendResult{}, err
 	}
 	if sum.Control {
 		return commitlog.AppendResult{}, kerr.InvalidRecord
 	}
-	if p.Compact() {
+	if !pol.LogAppendTime {
+		if err := checkTimestamps(records, now.UnixMilli(), pol); err != nil {
+			return commitlog.AppendResult{}, err
+		}
+	}
+	if pol.Compact {
 		if err := checkKeys(records); err != nil {
+			return commitlog.AppendResult{}, err
+		}
+	}
+	if pol.Codec >= 0 {
+		if records, err = recompress(records, batch.Codec(pol.Codec)); err != nil {
 			return commitlog.AppendResult{}, err
 		}
 	}
@@ -138,6 +153,8 @@ func produceError(err error) (int16, *string) {
 		code = kerr.OutOfOrderSequenceNumber
 	case errors.Is(err, commitlog.ErrInvalidProducerEpoch):
 		code = kerr.InvalidProducerEpoch
+	case errors.Is(err, errTimestamp):
+		code = kerr.InvalidTimestamp
 	case errors.Is(err, commitlog.ErrUnknownProducerID):
 		code = kerr.UnknownProducerID
 	default:

@@ -33,7 +33,7 @@ type ManagerConfig struct {
 	// NodeID is this broker's id.
 	NodeID int32
 	// LogConfig returns the log configuration of a topic from an image.
-	LogConfig func(im *metadata.Image, topic string) (cfg commitlog.Config, compact bool)
+	LogConfig func(im *metadata.Image, topic string) (commitlog.Config, Policy)
 	// RetentionCheckInterval is log.retention.check.interval.ms.
 	RetentionCheckInterval time.Duration
 	// FlushCheckInterval is log.flush.scheduler.interval.ms (how often
@@ -88,7 +88,7 @@ func (m *Manager) Apply(im *metadata.Image) error {
 	next := make(map[TopicPartition]*Partition, len(old))
 	var firstErr error
 	for _, t := range im.Topics {
-		cfg, compact := m.cfg.LogConfig(im, t.Name)
+		cfg, pol := m.cfg.LogConfig(im, t.Name)
 		for i, pm := range t.Partitions {
 			if !hosts(pm, m.cfg.NodeID) {
 				continue
@@ -96,8 +96,7 @@ func (m *Manager) Apply(im *metadata.Image) error {
 			tp := TopicPartition{t.Name, int32(i)}
 			if p := old[tp]; p != nil && p.TopicID == t.ID {
 				p.Log.SetConfig(cfg)
-				p.SetCompact(compact)
-				p.SetMaxMessageBytes(cfg.MaxMessageBytes)
+				p.SetPolicy(pol)
 				p.SetLeaderEpoch(pm.LeaderEpoch)
 				next[tp] = p
 				continue
@@ -109,8 +108,7 @@ func (m *Manager) Apply(im *metadata.Image) error {
 				}
 				continue
 			}
-			p.SetCompact(compact)
-			p.SetMaxMessageBytes(cfg.MaxMessageBytes)
+			p.SetPolicy(pol)
 			next[tp] = p
 		}
 	}

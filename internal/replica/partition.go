@@ -29,12 +29,8 @@ type Partition struct {
 
 	leaderEpoch   atomic.Int32
 	highWatermark atomic.Int64
-	// compact is set for topics whose cleanup.policy includes compact:
-	// records without a key are refused.
-	compact atomic.Bool
-	// maxMessageBytes is the topic's max.message.bytes (0: the broker's
-	// message.max.bytes applies).
-	maxMessageBytes atomic.Int64
+	// policy is what Produce checks for this topic (see Policy).
+	policy atomic.Pointer[Policy]
 
 	// appendMu serializes appends: offsets are assigned in append order.
 	appendMu sync.Mutex
@@ -70,22 +66,37 @@ func (p *Partition) SetLeaderEpoch(e int32) { p.leaderEpoch.Store(e) }
 // visible to consumers.
 func (p *Partition) HighWatermark() int64 { return p.highWatermark.Load() }
 
-// SetCompact sets whether keyless records are refused.
-func (p *Partition) SetCompact(v bool) { p.compact.Store(v) }
-
-// SetMaxMessageBytes sets the topic's max.message.bytes.
-func (p *Partition) SetMaxMessageBytes(n int) { p.maxMessageBytes.Store(int64(n)) }
-
-// MaxMessageBytes returns the topic's max.message.bytes, or def if unset.
-func (p *Partition) MaxMessageBytes(def int) int {
-	if n := p.maxMessageBytes.Load(); n > 0 {
-		return int(n)
-	}
-	return def
+// Policy is what the broker checks and does on Produce for a topic,
+// beyond the log's own configuration.
+type Policy struct {
+	// Compact: cleanup.policy includes compact, so records without a key
+	// are refused.
+	Compact bool
+	// MaxMessageBytes is max.message.bytes.
+	MaxMessageBytes int
+	// TimestampBeforeMaxMs and TimestampAfterMaxMs are
+	// message.timestamp.before.max.ms and .after.max.ms, checked for
+	// CreateTime topics.
+	TimestampBeforeMaxMs, TimestampAfterMaxMs int64
+	// LogAppendTime: message.timestamp.type=LogAppendTime.
+	LogAppendTime bool
+	// Codec is compression.type as a batch codec, or -1 for "producer"
+	// (batches are kept as sent).
+	Codec int8
 }
 
-// Compact reports whether the topic is compacted.
-func (p *Partition) Compact() bool { return p.compact.Load() }
+// SetPolicy replaces the topic policy.
+func (p *Partition) SetPolicy(pol Policy) { p.policy.Store(&pol) }
+
+// Policy returns the topic policy.
+func (p *Partition) Policy() *Policy {
+	if pol := p.policy.Load(); pol != nil {
+		return pol
+	}
+	return &defaultPolicy
+}
+
+var defaultPolicy = Policy{Codec: -1, TimestampBeforeMaxMs: 1<<63 - 1, TimestampAfterMaxMs: 1<<63 - 1}
 
 // AppendAsLeader appends validated record batches, assigning offsets in
 // place.

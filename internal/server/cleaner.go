@@ -43,12 +43,12 @@ func cleanerConfig(cfg *config.Broker, views *configViews, meta *metadata.Log) r
 // compacted topic's active segment rolls after max.compaction.lag.ms (when
 // shorter than segment.ms), so that no record stays uncleanable longer
 // (KIP-354).
-func (v *configViews) compactedLogConfig(im *metadata.Image, topic string) (commitlog.Config, bool) {
-	c, compact := v.logConfig(im, topic)
-	if compact {
+func (v *configViews) compactedLogConfig(im *metadata.Image, topic string) (commitlog.Config, replica.Policy) {
+	c, pol := v.logConfig(im, topic)
+	if pol.Compact {
 		if lag := v.topic(im, topic).MaxCompactionLagMs; lag > 0 && lag < c.SegmentMs {
 			c.SegmentMs = lag
 		}
 	}
-	return c, compact
+	return c, pol
 }

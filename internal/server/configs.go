@@ -6,9 +6,11 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/sluicehq/sluice/internal/batch"
 	"github.com/sluicehq/sluice/internal/commitlog"
 	"github.com/sluicehq/sluice/internal/config"
 	"github.com/sluicehq/sluice/internal/metadata"
+	"github.com/sluicehq/sluice/internal/replica"
 )
 
 // configViews resolves topic and broker configs from the static
@@ -34,7 +36,7 @@ func (v *configViews) topic(im *metadata.Image, topic string) config.Topic {
 	return config.ResolveTopic(v.static, v.dynamicDefaults(im), im.TopicConfig(topic))
 }
 
-func (v *configViews) logConfig(im *metadata.Image, topic string) (commitlog.Config, bool) {
+func (v *configViews) logConfig(im *metadata.Image, topic string) (commitlog.Config, replica.Policy) {
 	t := v.topic(im, topic)
 	c := commitlog.Config{
 		SegmentBytes:                  t.SegmentBytes,
@@ -53,7 +55,32 @@ func (v *configViews) logConfig(im *metadata.Image, topic string) (commitlog.Con
 		// Compacted-only topics are not deleted by time or size.
 		c.RetentionMs, c.RetentionBytes = -1, -1
 	}
-	return c, t.Compact
+	pol := replica.Policy{
+		Compact:              t.Compact,
+		MaxMessageBytes:      t.MaxMessageBytes,
+		TimestampBeforeMaxMs: t.MessageTimestampBeforeMaxMs,
+		TimestampAfterMaxMs:  t.MessageTimestampAfterMaxMs,
+		LogAppendTime:        t.LogAppendTime(),
+		Codec:                codecOf(t.CompressionType),
+	}
+	return c, pol
+}
+
+// codecOf maps compression.type to a batch codec (-1: "producer").
+func codecOf(compressionType string) int8 {
+	switch compressionType {
+	case "uncompressed":
+		return int8(batch.CodecNone)
+	case "gzip":
+		return int8(batch.CodecGzip)
+	case "snappy":
+		return int8(batch.CodecSnappy)
+	case "lz4":
+		return int8(batch.CodecLZ4)
+	case "zstd":
+		return int8(batch.CodecZstd)
+	}
+	return -1
 }
 
 func (v *configViews) DescribeTopic(im *metadata.Image, topic string, keys []string, synonyms, docs bool) []kmsg.DescribeConfigsResponseResourceConfig {

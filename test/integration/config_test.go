@@ -2,6 +2,9 @@ package integration
 
 import (
 	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -95,5 +98,61 @@ func TestDynamicTopicConfig(t *testing.T) {
 				t.Fatalf("LogAppendTime topic kept the producer's timestamp %v", r.Timestamp)
 			}
 		})
+	}
+}
+
+// TestTopicCompressionAndTimestampChecks: compression.type other than
+// "producer" recompresses on the broker; message.timestamp.before.max.ms
+// refuses old CreateTime records with INVALID_TIMESTAMP.
+func TestTopicCompressionAndTimestampChecks(t *testing.T) {
+	srv := start(t)
+	ctx := ctxFor(t, time.Minute)
+	s := func(v string) *string { return &v }
+	createTopic(t, ctx, srv.Addr(), "zstd-topic", 1, map[string]*string{"compression.type": s("zstd")})
+	createTopic(t, ctx, srv.Addr(), "recent-only", 1, map[string]*string{"message.timestamp.before.max.ms": s("3600000")})
+	p := client(t, srv.Addr(), kgo.ProducerBatchCompression(kgo.NoCompression()), kgo.RecordRetries(0))
+
+	var want []string
+	for i := 0; i < 20; i++ {
+		v := strings.Repeat(fmt.Sprintf("value-%d ", i), 20)
+		want = append(want, v)
+		if err := p.ProduceSync(ctx, &kgo.Record{Topic: "zstd-topic", Key: []byte(fmt.Sprint(i)), Value: []byte(v),
+			Headers: []kgo.RecordHeader{{Key: "h", Value: []byte("x")}}}).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	seg, err := os.ReadFile(filepath.Join(srv.DataDir, "zstd-topic-0", "00000000000000000000.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(seg) < 61 || seg[22]&7 != 4 {
+		t.Fatalf("first stored batch has codec %d, want zstd (4)", seg[22]&7)
+	}
+	c := client(t, srv.Addr(), kgo.ConsumeTopics("zstd-topic"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	var got []string
+	for len(got) < len(want) {
+		fs := c.PollFetches(ctx)
+		if ctx.Err() != nil {
+			t.Fatalf("read %d of %d", len(got), len(want))
+		}
+		fs.EachRecord(func(r *kgo.Record) {
+			if len(r.Headers) != 1 || string(r.Headers[0].Value) != "x" || string(r.Key) != fmt.Sprint(len(got)) {
+				t.Fatalf("record %d lost its key or headers: %q %v", len(got), r.Key, r.Headers)
+			}
+			got = append(got, string(r.Value))
+		})
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("record %d: %q, want %q", i, got[i], want[i])
+		}
+	}
+
+	old := &kgo.Record{Topic: "recent-only", Value: []byte("old"), Timestamp: time.Now().Add(-48 * time.Hour)}
+	if err := p.ProduceSync(ctx, old).FirstErr(); !errors.Is(err, kerr.InvalidTimestamp) {
+		t.Fatalf("two-day-old record: %v, want INVALID_TIMESTAMP", err)
+	}
+	if err := p.ProduceSync(ctx, &kgo.Record{Topic: "recent-only", Value: []byte("new")}).FirstErr(); err != nil {
+		t.Fatalf("current record: %v", err)
 	}
 }
