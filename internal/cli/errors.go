@@ -56,6 +56,11 @@ func exitCodeOf(err error) int {
 	if errors.As(err, &ee) {
 		return ee.code
 	}
+	// Commands outside this package (sluice server) carry their own code.
+	var coded interface{ ExitCode() int }
+	if errors.As(err, &coded) {
+		return coded.ExitCode()
+	}
 	switch {
 	case errors.Is(err, kerr.UnknownTopicOrPartition), errors.Is(err, kerr.UnknownTopicID):
 		return ExitUnknownTopic

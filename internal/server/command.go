@@ -26,6 +26,9 @@ type ExitError struct {
 func (e *ExitError) Error() string { return e.Err.Error() }
 func (e *ExitError) Unwrap() error { return e.Err }
 
+// ExitCode is the process exit code.
+func (e *ExitError) ExitCode() int { return e.Code }
+
 // NewCommand returns `sluice server`.
 func NewCommand() *cobra.Command {
 	var (
