@@ -108,6 +108,7 @@ func kafkaTools() []*cobra.Command {
 		newConsumerPerfCmd(),
 		newGetOffsetsCmd(),
 		newDeleteRecordsCmd(),
+		newDumpLogCmd(),
 		newLogDirsCmd(),
 		newBrokerAPIVersionsCmd(),
 		newConsumerGroupsCmd(),
