@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 
 need=()
 command -v kcat >/dev/null 2>&1 || need+=(kcat)
+/usr/bin/python3 -c 'import kafka' >/dev/null 2>&1 || need+=(python3-kafka)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
