@@ -437,10 +437,10 @@ func TestInstallTools(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("code %d: %s", code, stderr)
 	}
-	if !strings.Contains(stdout, "Linked 22 Kafka tool names") {
+	if !strings.Contains(stdout, "Linked 24 Kafka tool names") {
 		t.Fatalf("stdout %q", stdout)
 	}
-	for _, n := range []string{"kafka-topics.sh", "kafka-topics", "kafka-console-consumer.sh", "kafka-configs"} {
+	for _, n := range []string{"kafka-topics.sh", "kafka-topics", "kafka-console-consumer.sh", "kafka-configs", "kafka-dump-log.sh"} {
 		if _, err := readlink(dir + "/" + n); err != nil {
 			t.Errorf("%s: %v", n, err)
 		}
