@@ -6,14 +6,18 @@ package broker
 //   - One log directory with every hosted partition (or those asked for):
 //     size, offset lag 0, not a future log; v4+ adds the volume's total and
 //     usable bytes.
+//   - Compacted partitions carry the cleaner's progress in a Sluice tagged
+//     field (wire.TagCleanerStatus, v2+), which other clients ignore.
 
 import (
+	"encoding/json"
 	"sort"
 	"syscall"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/sluicehq/sluice/internal/replica"
+	"github.com/sluicehq/sluice/internal/wire"
 )
 
 func (b *Broker) handleDescribeLogDirs(req *kmsg.DescribeLogDirsRequest) *kmsg.DescribeLogDirsResponse {
@@ -43,6 +47,14 @@ func (b *Broker) handleDescribeLogDirs(req *kmsg.DescribeLogDirsRequest) *kmsg.D
 		dp := kmsg.NewDescribeLogDirsResponseDirTopicPartition()
 		dp.Partition = tp.Partition
 		dp.Size = p.Log.Size()
+		if req.Version >= 2 && p.Policy().Compact && b.replicas.Cleaner() != nil {
+			st := b.replicas.Cleaner().StatusOf(p)
+			js, _ := json.Marshal(wire.CleanerStatus{
+				Checkpoint: st.Checkpoint, Passes: st.Passes, BytesRead: st.BytesRead, BytesWritten: st.BytesWrite,
+				LastDirty: st.Last.DirtyRatio, LastMBPerSec: st.Last.MBPerSecond(), LastError: st.LastError, Uncleanable: st.Uncleanable,
+			})
+			dp.UnknownTags.Set(wire.TagCleanerStatus, js)
+		}
 		byTopic[tp.Topic] = append(byTopic[tp.Topic], dp)
 	}
 	names := make([]string, 0, len(byTopic))

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -13,7 +14,10 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/sluicehq/sluice/internal/wire"
 )
 
 // getOffsetsOpts are kafka-get-offsets' options (Kafka's GetOffsetShell).
@@ -371,6 +375,33 @@ type logDirPartition struct {
 	Size      int64  `json:"size"`
 	OffsetLag int64  `json:"offsetLag"`
 	IsFuture  bool   `json:"isFuture"`
+	// Cleaner is Sluice's log-cleaner progress for compacted partitions
+	// (absent from Kafka's output, which parsers ignore).
+	Cleaner *wire.CleanerStatus `json:"cleaner,omitempty"`
+}
+
+// cleanerStatuses asks broker id for its log dirs directly, to read the
+// cleaner progress Sluice adds as a tagged field (kadm does not keep tags).
+func cleanerStatuses(ctx context.Context, cl *kgo.Client, id int32) map[string]*wire.CleanerStatus {
+	out := map[string]*wire.CleanerStatus{}
+	req := kmsg.NewPtrDescribeLogDirsRequest()
+	resp, err := req.RequestWith(ctx, cl.Broker(int(id)))
+	if err != nil {
+		return out
+	}
+	for _, d := range resp.Dirs {
+		for _, t := range d.Topics {
+			for _, p := range t.Partitions {
+				p.UnknownTags.Each(func(tag uint32, v []byte) {
+					var st wire.CleanerStatus
+					if tag == wire.TagCleanerStatus && json.Unmarshal(v, &st) == nil {
+						out[fmt.Sprintf("%s-%d", t.Topic, p.Partition)] = &st
+					}
+				})
+			}
+		}
+	}
+	return out
 }
 
 func runLogDirs(cmd *cobra.Command, o *logDirsOpts) error {
@@ -442,6 +473,7 @@ func runLogDirs(cmd *cobra.Command, o *logDirsOpts) error {
 		if err != nil {
 			return err
 		}
+		cleaner := cleanerStatuses(ctx, cl, id)
 		b := logDirsBroker{Broker: id, LogDirs: []logDirJSON{}}
 		for _, d := range dirs.Sorted() {
 			ld := logDirJSON{LogDir: d.Dir, Partitions: []logDirPartition{}}
@@ -453,8 +485,9 @@ func runLogDirs(cmd *cobra.Command, o *logDirsOpts) error {
 				ld.Error = &s
 			}
 			for _, p := range d.Topics.Sorted() {
+				name := fmt.Sprintf("%s-%d", p.Topic, p.Partition)
 				ld.Partitions = append(ld.Partitions, logDirPartition{
-					Partition: fmt.Sprintf("%s-%d", p.Topic, p.Partition), Size: p.Size, OffsetLag: p.OffsetLag, IsFuture: p.IsFuture})
+					Partition: name, Size: p.Size, OffsetLag: p.OffsetLag, IsFuture: p.IsFuture, Cleaner: cleaner[name]})
 			}
 			b.LogDirs = append(b.LogDirs, ld)
 		}

@@ -15,12 +15,7 @@ import (
 // scheduling round, so topic config changes apply to the next pass) to the
 // replica manager's log cleaner.
 func cleanerConfig(cfg *config.Broker, views *configViews, meta *metadata.Log) replica.CleanerConfig {
-	rate := 0.0 // unlimited
-	if v, ok := cfg.Get("log.cleaner.io.max.bytes.per.second"); ok {
-		if f, err := strconv.ParseFloat(v, 64); err == nil {
-			rate = f
-		}
-	}
+	rate := cleanerRate(cfg, views, meta.Image())
 	return replica.CleanerConfig{
 		Enable:              cfg.LogCleanerEnable,
 		Threads:             int(cfg.LogCleanerThreads),
@@ -51,4 +46,23 @@ func (v *configViews) compactedLogConfig(im *metadata.Image, topic string) (comm
 		}
 	}
 	return c, pol
+}
+
+// cleanerRate returns log.cleaner.io.max.bytes.per.second as configured
+// dynamically (this broker, then the cluster default) or statically; 0 is
+// unlimited.
+func cleanerRate(cfg *config.Broker, views *configViews, im *metadata.Image) float64 {
+	const key = "log.cleaner.io.max.bytes.per.second"
+	v, ok := views.dynamicDefaults(im)[key]
+	if !ok {
+		v, ok = cfg.Get(key)
+	}
+	if !ok {
+		return 0
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || f <= 0 || f >= 1.7e308 {
+		return 0
+	}
+	return f
 }

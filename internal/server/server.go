@@ -118,6 +118,10 @@ func Start(ctx context.Context, cfg *config.Broker, logger *slog.Logger) (_ *Ser
 		if err := s.replicas.Apply(cur); err != nil {
 			logger.Error("applying metadata", "err", err)
 		}
+		// A dynamic log.cleaner.io.max.bytes.per.second applies at once.
+		if c := s.replicas.Cleaner(); c != nil {
+			c.SetIOMaxBytesPerSecond(cleanerRate(cfg, views, cur))
+		}
 	})
 	if err := s.replicas.Apply(s.meta.Image()); err != nil {
 		return nil, err

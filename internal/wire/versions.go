@@ -82,3 +82,21 @@ func ApiVersionsResponse(v int16, errCode int16) *kmsg.ApiVersionsResponse {
 	}
 	return resp
 }
+
+// TagCleanerStatus is a Sluice extension (a KIP-482 tagged field, ignored
+// by other clients) on each partition of a DescribeLogDirs response (v2+):
+// the log cleaner's progress for a compacted partition, as JSON
+// (CleanerStatus). kafka-log-dirs prints it.
+const TagCleanerStatus = 10000
+
+// CleanerStatus is the JSON carried in TagCleanerStatus.
+type CleanerStatus struct {
+	Checkpoint   int64   `json:"checkpoint"`
+	Passes       int     `json:"passes"`
+	BytesRead    int64   `json:"bytesRead"`
+	BytesWritten int64   `json:"bytesWritten"`
+	LastDirty    float64 `json:"lastDirtyRatio"`
+	LastMBPerSec float64 `json:"lastMBPerSec"`
+	LastError    string  `json:"lastError,omitempty"`
+	Uncleanable  bool    `json:"uncleanable,omitempty"`
+}

@@ -2,11 +2,13 @@ package integration
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/fnv"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -260,6 +262,7 @@ func TestCompaction(t *testing.T) {
 	if n := emptyBatches(t, filepath.Join(srv.DataDir, topic+"-0")); n != 1 {
 		t.Fatalf("%d empty batches kept, want 1 (the early producer's last batch)", n)
 	}
+	checkCleanerProgressShown(t, srv.Addr(), topic)
 
 	// The compacted log survives a clean restart.
 	srv.Stop()
@@ -354,4 +357,46 @@ func emptyBatches(t *testing.T, dir string) int {
 		}
 	}
 	return n
+}
+
+// checkCleanerProgressShown: kafka-log-dirs --describe shows the cleaner's
+// progress for the compacted partition.
+func checkCleanerProgressShown(t *testing.T, addr, topic string) {
+	t.Helper()
+	out, err := exec.Command(clustertest.Binary(t), "kafka-log-dirs", "--bootstrap-server", addr,
+		"--describe", "--topic-list", topic).CombinedOutput()
+	if err != nil {
+		t.Fatalf("kafka-log-dirs: %v\n%s", err, out)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	var doc struct {
+		Brokers []struct {
+			LogDirs []struct {
+				Partitions []struct {
+					Partition string `json:"partition"`
+					Cleaner   *struct {
+						Checkpoint int64 `json:"checkpoint"`
+						Passes     int   `json:"passes"`
+						BytesRead  int64 `json:"bytesRead"`
+					} `json:"cleaner"`
+				} `json:"partitions"`
+			} `json:"logDirs"`
+		} `json:"brokers"`
+	}
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &doc); err != nil {
+		t.Fatalf("kafka-log-dirs JSON: %v\n%s", err, out)
+	}
+	for _, b := range doc.Brokers {
+		for _, d := range b.LogDirs {
+			for _, p := range d.Partitions {
+				if p.Partition == topic+"-0" {
+					if p.Cleaner == nil || p.Cleaner.Passes < 1 || p.Cleaner.Checkpoint <= 0 || p.Cleaner.BytesRead <= 0 {
+						t.Fatalf("cleaner progress not shown: %s", out)
+					}
+					return
+				}
+			}
+		}
+	}
+	t.Fatalf("partition %s-0 not in kafka-log-dirs output:\n%s", topic, out)
 }
