@@ -162,6 +162,17 @@ func (c *conn) admin(ctx context.Context) (*kadm.Client, *kgo.Client, error) {
 	return adm, cl, nil
 }
 
+// adminWithConfigFile loads the property file at path (if any) into c.props
+// and returns an admin client and the client underneath (close the latter).
+func (c *conn) adminWithConfigFile(ctx context.Context, path string) (*kadm.Client, *kgo.Client, error) {
+	props, err := loadConfigFile(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	c.props = props
+	return c.admin(ctx)
+}
+
 type clientRole int
 
 const (

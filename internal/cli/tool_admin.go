@@ -142,11 +142,8 @@ func runGetOffsets(cmd *cobra.Command, o *getOffsetsOpts) error {
 	if o.conn.bootstrap == "" {
 		o.conn.bootstrap = o.brokerList
 	}
-	if o.conn.props, err = loadConfigFile(o.commandConfig); err != nil {
-		return err
-	}
 	ctx := cmd.Context()
-	adm, cl, err := o.conn.admin(ctx)
+	adm, cl, err := o.conn.adminWithConfigFile(ctx, o.commandConfig)
 	if err != nil {
 		return err
 	}
@@ -289,11 +286,8 @@ func runDeleteRecords(cmd *cobra.Command, o *deleteRecordsOpts) error {
 	if err != nil {
 		return err
 	}
-	if o.conn.props, err = loadConfigFile(o.commandConfig); err != nil {
-		return err
-	}
 	ctx := cmd.Context()
-	adm, cl, err := o.conn.admin(ctx)
+	adm, cl, err := o.conn.adminWithConfigFile(ctx, o.commandConfig)
 	if err != nil {
 		return err
 	}
@@ -408,12 +402,8 @@ func runLogDirs(cmd *cobra.Command, o *logDirsOpts) error {
 	if !o.describe {
 		return usageErrorf("Missing required argument \"[describe]\"")
 	}
-	var err error
-	if o.conn.props, err = loadConfigFile(o.commandConfig); err != nil {
-		return err
-	}
 	ctx := cmd.Context()
-	adm, cl, err := o.conn.admin(ctx)
+	adm, cl, err := o.conn.adminWithConfigFile(ctx, o.commandConfig)
 	if err != nil {
 		return err
 	}
@@ -568,12 +558,8 @@ func formatNodeAPIVersions(w io.Writer, host string, port int32, id int32, rack 
 }
 
 func runBrokerAPIVersions(cmd *cobra.Command, o *brokerAPIVersionsOpts) error {
-	var err error
-	if o.conn.props, err = loadConfigFile(o.commandConfig); err != nil {
-		return err
-	}
 	ctx := cmd.Context()
-	adm, cl, err := o.conn.admin(ctx)
+	adm, cl, err := o.conn.adminWithConfigFile(ctx, o.commandConfig)
 	if err != nil {
 		return err
 	}

@@ -138,12 +138,8 @@ func runConfigs(cmd *cobra.Command, o *configsOpts) error {
 	if o.alter && o.entityName == "" && !o.entityDefault {
 		return usageErrorf("an entity name must be specified with --alter of %s", o.entityType)
 	}
-	var err error
-	if o.conn.props, err = loadConfigFile(o.commandConfig); err != nil {
-		return err
-	}
 	ctx := cmd.Context()
-	adm, cl, err := o.conn.admin(ctx)
+	adm, cl, err := o.conn.adminWithConfigFile(ctx, o.commandConfig)
 	if err != nil {
 		return err
 	}

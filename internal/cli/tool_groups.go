@@ -85,12 +85,8 @@ func runConsumerGroups(cmd *cobra.Command, o *consumerGroupsOpts) error {
 	if (o.describe || o.del || o.reset) && len(o.groups) == 0 && !o.allGroups {
 		return usageErrorf("Option [%s] takes one of these options: [all-groups], [group]", map[bool]string{true: "describe", false: map[bool]string{true: "delete", false: "reset-offsets"}[o.del]}[o.describe])
 	}
-	var err error
-	if o.conn.props, err = loadConfigFile(o.commandConfig); err != nil {
-		return err
-	}
 	ctx := cmd.Context()
-	adm, cl, err := o.conn.admin(ctx)
+	adm, cl, err := o.conn.adminWithConfigFile(ctx, o.commandConfig)
 	if err != nil {
 		return err
 	}

@@ -131,13 +131,8 @@ func runKafkaTopics(cmd *cobra.Command, o *topicsOpts) error {
 	if err := o.check(cmd); err != nil {
 		return err
 	}
-	props, err := loadConfigFile(o.commandConfig)
-	if err != nil {
-		return err
-	}
-	o.conn.props = props
 	ctx := cmd.Context()
-	adm, cl, err := o.conn.admin(ctx)
+	adm, cl, err := o.conn.adminWithConfigFile(ctx, o.commandConfig)
 	if err != nil {
 		return err
 	}
