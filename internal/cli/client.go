@@ -162,6 +162,18 @@ func (c *conn) admin(ctx context.Context) (*kadm.Client, *kgo.Client, error) {
 	return adm, cl, nil
 }
 
+// withAdmin opens an admin client on c for cmd, runs fn with it and the
+// command's context, and closes the client once fn returns.
+func withAdmin(cmd *cobra.Command, c *conn, fn func(ctx context.Context, adm *kadm.Client) error) error {
+	ctx := cmd.Context()
+	adm, cl, err := c.admin(ctx)
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	return fn(ctx, adm)
+}
+
 // adminWithConfigFile loads the property file at path (if any) into c.props
 // and returns an admin client and the client underneath (close the latter).
 func (c *conn) adminWithConfigFile(ctx context.Context, path string) (*kadm.Client, *kgo.Client, error) {

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -267,36 +268,32 @@ func newGroupListCmd() *cobra.Command {
 			if err := checkOutput(output); err != nil {
 				return err
 			}
-			ctx := cmd.Context()
-			adm, cl, err := c.admin(ctx)
-			if err != nil {
-				return err
-			}
-			defer cl.Close()
-			ls, err := adm.ListGroups(ctx)
-			if err != nil {
-				return err
-			}
-			out := cmd.OutOrStdout()
-			if output == "json" {
-				type row struct {
-					Group string `json:"group"`
-					State string `json:"state"`
-					Type  string `json:"protocol_type"`
+			return withAdmin(cmd, &c, func(ctx context.Context, adm *kadm.Client) error {
+				ls, err := adm.ListGroups(ctx)
+				if err != nil {
+					return err
 				}
-				rows := []row{}
+				out := cmd.OutOrStdout()
+				if output == "json" {
+					type row struct {
+						Group string `json:"group"`
+						State string `json:"state"`
+						Type  string `json:"protocol_type"`
+					}
+					rows := []row{}
+					for _, g := range ls.Sorted() {
+						rows = append(rows, row{g.Group, g.State, g.ProtocolType})
+					}
+					return writeJSON(out, rows)
+				}
+				p := newPalette(out)
+				tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, p.bold("GROUP\tSTATE\tTYPE"))
 				for _, g := range ls.Sorted() {
-					rows = append(rows, row{g.Group, g.State, g.ProtocolType})
+					fmt.Fprintf(tw, "%s\t%s\t%s\n", g.Group, g.State, g.ProtocolType)
 				}
-				return writeJSON(out, rows)
-			}
-			p := newPalette(out)
-			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, p.bold("GROUP\tSTATE\tTYPE"))
-			for _, g := range ls.Sorted() {
-				fmt.Fprintf(tw, "%s\t%s\t%s\n", g.Group, g.State, g.ProtocolType)
-			}
-			return tw.Flush()
+				return tw.Flush()
+			})
 		},
 	}
 	addBootstrapFlag(cmd, &c)
@@ -317,57 +314,53 @@ func newGroupDescribeCmd() *cobra.Command {
 			if err := checkOutput(output); err != nil {
 				return err
 			}
-			ctx := cmd.Context()
-			adm, cl, err := c.admin(ctx)
-			if err != nil {
-				return err
-			}
-			defer cl.Close()
-			lags, err := adm.Lag(ctx, args...)
-			if err != nil {
-				return err
-			}
-			out := cmd.OutOrStdout()
-			type view struct {
-				Group   string           `json:"group"`
-				State   string           `json:"state"`
-				Members int              `json:"members"`
-				Lag     int64            `json:"total_lag"`
-				Offsets []groupOffsetRow `json:"offsets"`
-			}
-			var views []view
-			for _, l := range lags.Sorted() {
-				if l.DescribeErr != nil {
-					return fmt.Errorf("describing group %s: %w", l.Group, l.DescribeErr)
+			return withAdmin(cmd, &c, func(ctx context.Context, adm *kadm.Client) error {
+				lags, err := adm.Lag(ctx, args...)
+				if err != nil {
+					return err
 				}
-				if l.State == "Dead" {
-					return withCode(ExitUnknownGroup, fmt.Errorf("unknown group %q", l.Group))
+				out := cmd.OutOrStdout()
+				type view struct {
+					Group   string           `json:"group"`
+					State   string           `json:"state"`
+					Members int              `json:"members"`
+					Lag     int64            `json:"total_lag"`
+					Offsets []groupOffsetRow `json:"offsets"`
 				}
-				rows := groupOffsetRows(l)
-				v := view{Group: l.Group, State: l.State, Members: len(l.Members), Offsets: rows}
-				for _, r := range rows {
-					if r.Lag > 0 {
-						v.Lag += r.Lag
+				var views []view
+				for _, l := range lags.Sorted() {
+					if l.DescribeErr != nil {
+						return fmt.Errorf("describing group %s: %w", l.Group, l.DescribeErr)
 					}
+					if l.State == "Dead" {
+						return withCode(ExitUnknownGroup, fmt.Errorf("unknown group %q", l.Group))
+					}
+					rows := groupOffsetRows(l)
+					v := view{Group: l.Group, State: l.State, Members: len(l.Members), Offsets: rows}
+					for _, r := range rows {
+						if r.Lag > 0 {
+							v.Lag += r.Lag
+						}
+					}
+					views = append(views, v)
 				}
-				views = append(views, v)
-			}
-			if output == "json" {
-				return writeJSON(out, views)
-			}
-			p := newPalette(out)
-			for _, v := range views {
-				fmt.Fprintf(out, "%s %s  %s %s  %s %d  %s %d\n", p.bold("Group:"), p.cyan(v.Group), p.bold("State:"), v.State,
-					p.bold("Members:"), v.Members, p.bold("Total lag:"), v.Lag)
-				tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, p.bold("TOPIC\tPARTITION\tCOMMITTED\tEND\tLAG\tMEMBER\tHOST"))
-				for _, r := range v.Offsets {
-					fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\n", r.Topic, r.Partition, dashIfNeg(r.CurrentOffset),
-						dashIfNeg(r.LogEndOffset), dashIfNeg(r.Lag), r.ConsumerID, r.Host)
+				if output == "json" {
+					return writeJSON(out, views)
 				}
-				tw.Flush()
-			}
-			return nil
+				p := newPalette(out)
+				for _, v := range views {
+					fmt.Fprintf(out, "%s %s  %s %s  %s %d  %s %d\n", p.bold("Group:"), p.cyan(v.Group), p.bold("State:"), v.State,
+						p.bold("Members:"), v.Members, p.bold("Total lag:"), v.Lag)
+					tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+					fmt.Fprintln(tw, p.bold("TOPIC\tPARTITION\tCOMMITTED\tEND\tLAG\tMEMBER\tHOST"))
+					for _, r := range v.Offsets {
+						fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\n", r.Topic, r.Partition, dashIfNeg(r.CurrentOffset),
+							dashIfNeg(r.LogEndOffset), dashIfNeg(r.Lag), r.ConsumerID, r.Host)
+					}
+					tw.Flush()
+				}
+				return nil
+			})
 		},
 	}
 	addBootstrapFlag(cmd, &c)
@@ -400,27 +393,23 @@ func newGroupResetCmd() *cobra.Command {
 			if len(topics) == 0 && !all {
 				return usageErrorf("give --topic TOPIC[:P,P] (repeatable) or --all-topics")
 			}
-			ctx := cmd.Context()
-			adm, cl, err := c.admin(ctx)
-			if err != nil {
-				return err
-			}
-			defer cl.Close()
-			rows, err := resetGroup(ctx, adm, args[0], topics, all, spec, execute)
-			if err != nil {
-				return err
-			}
-			out := cmd.OutOrStdout()
-			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "TOPIC\tPARTITION\tNEW-OFFSET")
-			for _, r := range rows {
-				fmt.Fprintf(tw, "%s\t%d\t%d\n", r.Topic, r.Partition, r.NewOffset)
-			}
-			tw.Flush()
-			if !execute {
-				fmt.Fprintln(cmd.ErrOrStderr(), "dry run: nothing changed; add --execute to commit these offsets")
-			}
-			return nil
+			return withAdmin(cmd, &c, func(ctx context.Context, adm *kadm.Client) error {
+				rows, err := resetGroup(ctx, adm, args[0], topics, all, spec, execute)
+				if err != nil {
+					return err
+				}
+				out := cmd.OutOrStdout()
+				tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "TOPIC\tPARTITION\tNEW-OFFSET")
+				for _, r := range rows {
+					fmt.Fprintf(tw, "%s\t%d\t%d\n", r.Topic, r.Partition, r.NewOffset)
+				}
+				tw.Flush()
+				if !execute {
+					fmt.Fprintln(cmd.ErrOrStderr(), "dry run: nothing changed; add --execute to commit these offsets")
+				}
+				return nil
+			})
 		},
 	}
 	addBootstrapFlag(cmd, &c)
@@ -479,13 +468,9 @@ func newGroupDeleteCmd() *cobra.Command {
 		Short:   "Delete consumer groups (they must have no active members)",
 		Args:    cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			adm, cl, err := c.admin(ctx)
-			if err != nil {
-				return err
-			}
-			defer cl.Close()
-			return groupsDelete(ctx, adm, args, cmd.OutOrStdout())
+			return withAdmin(cmd, &c, func(ctx context.Context, adm *kadm.Client) error {
+				return groupsDelete(ctx, adm, args, cmd.OutOrStdout())
+			})
 		},
 	}
 	addBootstrapFlag(cmd, &c)

@@ -72,30 +72,26 @@ func newTopicCreateCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			ctx := cmd.Context()
-			adm, cl, err := c.admin(ctx)
-			if err != nil {
-				return err
-			}
-			defer cl.Close()
-			m := map[string]*string{}
-			for k, v := range cfg {
-				m[k] = kmsg.StringPtr(v)
-			}
-			r, err := adm.CreateTopic(ctx, partitions, rf, m, args[0])
-			if err != nil {
-				return err
-			}
-			if r.Err != nil {
-				if ifNotExists && isKerr(r.Err, kerrTopicExists) {
-					return nil
+			return withAdmin(cmd, &c, func(ctx context.Context, adm *kadm.Client) error {
+				m := map[string]*string{}
+				for k, v := range cfg {
+					m[k] = kmsg.StringPtr(v)
 				}
-				return topicErr(args[0], r.Err, r.ErrMessage)
-			}
-			p := newPalette(cmd.OutOrStdout())
-			fmt.Fprintf(cmd.OutOrStdout(), "%s topic %s (%d partitions, replication factor %d, id %s)\n",
-				p.green("created"), p.bold(args[0]), r.NumPartitions, r.ReplicationFactor, kafkaUUID(r.ID))
-			return nil
+				r, err := adm.CreateTopic(ctx, partitions, rf, m, args[0])
+				if err != nil {
+					return err
+				}
+				if r.Err != nil {
+					if ifNotExists && isKerr(r.Err, kerrTopicExists) {
+						return nil
+					}
+					return topicErr(args[0], r.Err, r.ErrMessage)
+				}
+				p := newPalette(cmd.OutOrStdout())
+				fmt.Fprintf(cmd.OutOrStdout(), "%s topic %s (%d partitions, replication factor %d, id %s)\n",
+					p.green("created"), p.bold(args[0]), r.NumPartitions, r.ReplicationFactor, kafkaUUID(r.ID))
+				return nil
+			})
 		},
 	}
 	addBootstrapFlag(cmd, &c)
@@ -121,49 +117,45 @@ func newTopicListCmd() *cobra.Command {
 			if err := checkOutput(output); err != nil {
 				return err
 			}
-			ctx := cmd.Context()
-			adm, cl, err := c.admin(ctx)
-			if err != nil {
-				return err
-			}
-			defer cl.Close()
-			tds, err := adm.ListTopicsWithInternal(ctx)
-			if err != nil {
-				return err
-			}
-			type row struct {
-				Topic      string `json:"topic"`
-				ID         string `json:"id"`
-				Partitions int    `json:"partitions"`
-				RF         int    `json:"replication_factor"`
-				Internal   bool   `json:"internal"`
-			}
-			var rows []row
-			for _, name := range tds.Names() {
-				td := tds[name]
-				if td.IsInternal && !internal {
-					continue
+			return withAdmin(cmd, &c, func(ctx context.Context, adm *kadm.Client) error {
+				tds, err := adm.ListTopicsWithInternal(ctx)
+				if err != nil {
+					return err
 				}
-				rf := 0
-				if ps := td.Partitions.Sorted(); len(ps) > 0 {
-					rf = len(ps[0].Replicas)
+				type row struct {
+					Topic      string `json:"topic"`
+					ID         string `json:"id"`
+					Partitions int    `json:"partitions"`
+					RF         int    `json:"replication_factor"`
+					Internal   bool   `json:"internal"`
 				}
-				rows = append(rows, row{td.Topic, kafkaUUID(td.ID), len(td.Partitions), rf, td.IsInternal})
-			}
-			out := cmd.OutOrStdout()
-			if output == "json" {
-				if rows == nil {
-					rows = []row{}
+				var rows []row
+				for _, name := range tds.Names() {
+					td := tds[name]
+					if td.IsInternal && !internal {
+						continue
+					}
+					rf := 0
+					if ps := td.Partitions.Sorted(); len(ps) > 0 {
+						rf = len(ps[0].Replicas)
+					}
+					rows = append(rows, row{td.Topic, kafkaUUID(td.ID), len(td.Partitions), rf, td.IsInternal})
 				}
-				return writeJSON(out, rows)
-			}
-			p := newPalette(out)
-			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, p.bold("TOPIC\tPARTITIONS\tRF\tID"))
-			for _, r := range rows {
-				fmt.Fprintf(tw, "%s\t%d\t%d\t%s\n", r.Topic, r.Partitions, r.RF, p.dim(r.ID))
-			}
-			return tw.Flush()
+				out := cmd.OutOrStdout()
+				if output == "json" {
+					if rows == nil {
+						rows = []row{}
+					}
+					return writeJSON(out, rows)
+				}
+				p := newPalette(out)
+				tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, p.bold("TOPIC\tPARTITIONS\tRF\tID"))
+				for _, r := range rows {
+					fmt.Fprintf(tw, "%s\t%d\t%d\t%s\n", r.Topic, r.Partitions, r.RF, p.dim(r.ID))
+				}
+				return tw.Flush()
+			})
 		},
 	}
 	addBootstrapFlag(cmd, &c)
@@ -285,39 +277,35 @@ func newTopicDescribeCmd() *cobra.Command {
 			if err := checkOutput(output); err != nil {
 				return err
 			}
-			ctx := cmd.Context()
-			adm, cl, err := c.admin(ctx)
-			if err != nil {
-				return err
-			}
-			defer cl.Close()
-			out := cmd.OutOrStdout()
-			p := newPalette(out)
-			for {
-				views, err := buildTopicViews(ctx, adm, args)
-				if err != nil {
-					return err
+			return withAdmin(cmd, &c, func(ctx context.Context, adm *kadm.Client) error {
+				out := cmd.OutOrStdout()
+				p := newPalette(out)
+				for {
+					views, err := buildTopicViews(ctx, adm, args)
+					if err != nil {
+						return err
+					}
+					if watch > 0 && isTerminal(out) {
+						io.WriteString(out, "\x1b[H\x1b[2J")
+					}
+					if output == "json" {
+						err = writeJSON(out, views)
+					} else {
+						err = writeTopicViews(out, views, p)
+					}
+					if err != nil || watch <= 0 {
+						return err
+					}
+					if watch > 0 && !isTerminal(out) {
+						fmt.Fprintln(out)
+					}
+					select {
+					case <-ctx.Done():
+						return nil
+					case <-time.After(watch):
+					}
 				}
-				if watch > 0 && isTerminal(out) {
-					io.WriteString(out, "\x1b[H\x1b[2J")
-				}
-				if output == "json" {
-					err = writeJSON(out, views)
-				} else {
-					err = writeTopicViews(out, views, p)
-				}
-				if err != nil || watch <= 0 {
-					return err
-				}
-				if watch > 0 && !isTerminal(out) {
-					fmt.Fprintln(out)
-				}
-				select {
-				case <-ctx.Done():
-					return nil
-				case <-time.After(watch):
-				}
-			}
+			})
 		},
 	}
 	addBootstrapFlag(cmd, &c)
@@ -338,27 +326,23 @@ func newTopicDeleteCmd() *cobra.Command {
 		Short:   "Delete topics",
 		Args:    cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			adm, cl, err := c.admin(ctx)
-			if err != nil {
-				return err
-			}
-			defer cl.Close()
-			resps, err := adm.DeleteTopics(ctx, args...)
-			if err != nil {
-				return err
-			}
-			p := newPalette(cmd.OutOrStdout())
-			for _, r := range resps.Sorted() {
-				if r.Err != nil {
-					if ifExists && isKerr(r.Err, kerrUnknownTopic) {
-						continue
-					}
-					return topicErr(r.Topic, r.Err, r.ErrMessage)
+			return withAdmin(cmd, &c, func(ctx context.Context, adm *kadm.Client) error {
+				resps, err := adm.DeleteTopics(ctx, args...)
+				if err != nil {
+					return err
 				}
-				fmt.Fprintf(cmd.OutOrStdout(), "%s topic %s\n", p.red("deleted"), p.bold(r.Topic))
-			}
-			return nil
+				p := newPalette(cmd.OutOrStdout())
+				for _, r := range resps.Sorted() {
+					if r.Err != nil {
+						if ifExists && isKerr(r.Err, kerrUnknownTopic) {
+							continue
+						}
+						return topicErr(r.Topic, r.Err, r.ErrMessage)
+					}
+					fmt.Fprintf(cmd.OutOrStdout(), "%s topic %s\n", p.red("deleted"), p.bold(r.Topic))
+				}
+				return nil
+			})
 		},
 	}
 	addBootstrapFlag(cmd, &c)
