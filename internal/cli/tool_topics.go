@@ -151,11 +151,8 @@ func runKafkaTopics(cmd *cobra.Command, o *topicsOpts) error {
 	case o.alter:
 		return topicsAlter(ctx, adm, o)
 	case o.del:
-		names, err := matchingTopics(ctx, adm, o.topic, o.excludeInternal)
-		if err != nil {
-			return err
-		}
-		if err := ensureTopicExists(names, o.topic, !o.ifExists); err != nil || len(names) == 0 {
+		names, err := o.existingTopics(ctx, adm)
+		if err != nil || len(names) == 0 {
 			return err
 		}
 		resps, err := adm.DeleteTopics(ctx, names...)
@@ -198,6 +195,19 @@ func matchingTopics(ctx context.Context, adm *kadm.Client, pattern string, exclu
 		names = append(names, td.Topic)
 	}
 	sort.Strings(names)
+	return names, nil
+}
+
+// existingTopics lists the topics --topic matches (see matchingTopics) and,
+// unless --if-exists, fails when a --topic given matches none.
+func (o *topicsOpts) existingTopics(ctx context.Context, adm *kadm.Client) ([]string, error) {
+	names, err := matchingTopics(ctx, adm, o.topic, o.excludeInternal)
+	if err != nil {
+		return nil, err
+	}
+	if err := ensureTopicExists(names, o.topic, !o.ifExists); err != nil {
+		return nil, err
+	}
 	return names, nil
 }
 
@@ -324,11 +334,8 @@ func parseReplicaAssignment(s string) ([][]int32, error) {
 }
 
 func topicsAlter(ctx context.Context, adm *kadm.Client, o *topicsOpts) error {
-	names, err := matchingTopics(ctx, adm, o.topic, o.excludeInternal)
-	if err != nil {
-		return err
-	}
-	if err := ensureTopicExists(names, o.topic, !o.ifExists); err != nil || len(names) == 0 {
+	names, err := o.existingTopics(ctx, adm)
+	if err != nil || len(names) == 0 {
 		return err
 	}
 	resps, err := adm.UpdatePartitions(ctx, int(o.partitions), names...)
@@ -447,11 +454,8 @@ func topicsDescribe(ctx context.Context, adm *kadm.Client, o *topicsOpts, out io
 			return unknownTopicErrorf("Topic '%s' does not exist as expected", o.topicID)
 		}
 	} else {
-		names, err = matchingTopics(ctx, adm, o.topic, o.excludeInternal)
+		names, err = o.existingTopics(ctx, adm)
 		if err != nil {
-			return err
-		}
-		if err := ensureTopicExists(names, o.topic, !o.ifExists); err != nil {
 			return err
 		}
 	}
