@@ -557,6 +557,9 @@ func TestStaticMemberRestartNoRebalance(t *testing.T) {
 	mk := func(i int) *kgo.Client {
 		return newClient(t, b.Addr(), kgo.ConsumerGroup("static"), kgo.ConsumeTopics("static"),
 			kgo.InstanceID(fmt.Sprint("instance-", i)), kgo.SessionTimeout(10*time.Second),
+			// An eager balancer: OnPartitionsAssigned then reports the whole
+			// assignment, not only what a cooperative rebalance adds.
+			kgo.Balancers(kgo.RangeBalancer()),
 			kgo.OnPartitionsAssigned(func(_ context.Context, _ *kgo.Client, m map[string][]int32) {
 				sessions[i].Add(1)
 				if len(m["static"]) > 0 {
