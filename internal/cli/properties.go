@@ -1,12 +1,12 @@
 package cli
 
 import (
-	"bufio"
 	"fmt"
 	"io"
 	"os"
-	"strconv"
 	"strings"
+
+	"github.com/sluicehq/sluice/internal/config"
 )
 
 // parseKeyValueArgs parses repeated "key=value" command-line arguments the
@@ -39,116 +39,18 @@ func loadPropertiesFile(path string) (map[string]string, error) {
 	return m, nil
 }
 
-// parseProperties implements java.util.Properties.load: '#' and '!' start
-// comments, a key ends at the first unescaped '=', ':' or whitespace, a line
-// ending in an odd number of backslashes continues on the next line, and
-// \t \n \r \f \uXXXX escapes are decoded.
+// parseProperties reads the java.util.Properties format into a map, the
+// last setting of a key winning (config.ParseProperties does the parsing).
 func parseProperties(r io.Reader) (map[string]string, error) {
-	m := make(map[string]string)
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), 16<<20)
-	var logical strings.Builder
-	continuing := false
-	for sc.Scan() {
-		line := sc.Text()
-		if continuing {
-			line = strings.TrimLeft(line, " \t\f")
-		} else {
-			line = strings.TrimLeft(line, " \t\f")
-			if line == "" || line[0] == '#' || line[0] == '!' {
-				continue
-			}
-		}
-		trailing := 0
-		for i := len(line) - 1; i >= 0 && line[i] == '\\'; i-- {
-			trailing++
-		}
-		if trailing%2 == 1 {
-			logical.WriteString(line[:len(line)-1])
-			continuing = true
-			continue
-		}
-		logical.WriteString(line)
-		continuing = false
-		k, v, err := splitPropertyLine(logical.String())
-		logical.Reset()
-		if err != nil {
-			return nil, err
-		}
-		m[k] = v
-	}
-	if continuing && logical.Len() > 0 {
-		k, v, err := splitPropertyLine(logical.String())
-		if err != nil {
-			return nil, err
-		}
-		m[k] = v
-	}
-	return m, sc.Err()
-}
-
-func splitPropertyLine(line string) (string, string, error) {
-	end := len(line)
-	for i := 0; i < len(line); i++ {
-		c := line[i]
-		if c == '\\' {
-			i++
-			continue
-		}
-		if c == '=' || c == ':' || c == ' ' || c == '\t' || c == '\f' {
-			end = i
-			break
-		}
-	}
-	key := line[:end]
-	rest := strings.TrimLeft(line[end:], " \t\f")
-	if rest != "" && (rest[0] == '=' || rest[0] == ':') {
-		rest = strings.TrimLeft(rest[1:], " \t\f")
-	}
-	k, err := unescapeProperty(key)
+	props, err := config.ParseProperties(r)
 	if err != nil {
-		return "", "", err
+		return nil, err
 	}
-	v, err := unescapeProperty(rest)
-	return k, v, err
-}
-
-func unescapeProperty(s string) (string, error) {
-	if !strings.Contains(s, `\`) {
-		return s, nil
+	m := make(map[string]string, len(props))
+	for _, p := range props {
+		m[p.Key] = p.Value
 	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c != '\\' || i+1 >= len(s) {
-			b.WriteByte(c)
-			continue
-		}
-		i++
-		switch s[i] {
-		case 't':
-			b.WriteByte('\t')
-		case 'n':
-			b.WriteByte('\n')
-		case 'r':
-			b.WriteByte('\r')
-		case 'f':
-			b.WriteByte('\f')
-		case 'u':
-			if i+5 > len(s) {
-				return "", fmt.Errorf("malformed \\uxxxx encoding in %q", s)
-			}
-			n, err := strconv.ParseUint(s[i+1:i+5], 16, 16)
-			if err != nil {
-				return "", fmt.Errorf("malformed \\uxxxx encoding in %q", s)
-			}
-			b.WriteRune(rune(n))
-			i += 4
-		default:
-			b.WriteByte(s[i])
-		}
-	}
-	return b.String(), nil
+	return m, nil
 }
 
 // propBool reads a boolean property the way Java's Boolean.parseBoolean does
