@@ -59,27 +59,9 @@ func Compress(dst []byte, c Codec, src []byte) ([]byte, error) { return compress
 // gaps) and empty batches (NumRecords 0, kept to preserve an idempotent
 // producer's last sequence).
 func ValidateStored(b []byte) (Header, error) {
-	if len(b) < LengthOverhead {
-		return Header{}, fmt.Errorf("%w: %d trailing bytes", ErrCorrupt, len(b))
-	}
-	length := int32(binary.BigEndian.Uint32(b[offLength:]))
-	if length < HeaderSize-LengthOverhead {
-		return Header{}, fmt.Errorf("%w: batch length %d below the header size", ErrCorrupt, length)
-	}
-	size := int(length) + LengthOverhead
-	if size > len(b) {
-		return Header{}, fmt.Errorf("%w: batch of %d bytes truncated to %d", ErrCorrupt, size, len(b))
-	}
-	b = b[:size]
-	h, err := ParseHeader(b)
+	h, b, err := checkFrame(b, 0)
 	if err != nil {
 		return h, err
-	}
-	if err := CheckCRC(b); err != nil {
-		return h, err
-	}
-	if h.Codec() > CodecZstd {
-		return h, fmt.Errorf("%w: %d", ErrUnsupportedCodec, int8(h.Codec()))
 	}
 	if h.NumRecords < 0 || h.LastOffsetDelta < 0 {
 		return h, fmt.Errorf("%w: record count %d, last offset delta %d", ErrInvalidRecord, h.NumRecords, h.LastOffsetDelta)

@@ -71,31 +71,43 @@ func ValidateBatch(b []byte, maxBatchBytes int) (Header, error) {
 	return validateBatch(b, maxBatchBytes)
 }
 
-func validateBatch(b []byte, maxBatchBytes int) (Header, error) {
+// checkFrame checks what every batch must have, produced or stored: a length
+// that fits (and is at most maxBatchBytes, if positive), a parsable header,
+// a matching CRC-32C and a known codec. It returns the header and the batch
+// cut to its length.
+func checkFrame(b []byte, maxBatchBytes int) (Header, []byte, error) {
 	if len(b) < LengthOverhead {
-		return Header{}, fmt.Errorf("%w: %d trailing bytes", ErrCorrupt, len(b))
+		return Header{}, nil, fmt.Errorf("%w: %d trailing bytes", ErrCorrupt, len(b))
 	}
 	length := int32(binary.BigEndian.Uint32(b[offLength:]))
 	if length < HeaderSize-LengthOverhead {
-		return Header{}, fmt.Errorf("%w: batch length %d below the header size", ErrCorrupt, length)
+		return Header{}, nil, fmt.Errorf("%w: batch length %d below the header size", ErrCorrupt, length)
 	}
 	size := int(length) + LengthOverhead
 	if maxBatchBytes > 0 && size > maxBatchBytes {
-		return Header{}, fmt.Errorf("%w: %d bytes exceeds the limit %d", ErrTooLarge, size, maxBatchBytes)
+		return Header{}, nil, fmt.Errorf("%w: %d bytes exceeds the limit %d", ErrTooLarge, size, maxBatchBytes)
 	}
 	if size > len(b) {
-		return Header{}, fmt.Errorf("%w: batch of %d bytes truncated to %d", ErrCorrupt, size, len(b))
+		return Header{}, nil, fmt.Errorf("%w: batch of %d bytes truncated to %d", ErrCorrupt, size, len(b))
 	}
 	b = b[:size]
 	h, err := ParseHeader(b)
 	if err != nil {
-		return h, err
+		return h, nil, err
 	}
 	if err := CheckCRC(b); err != nil {
-		return h, err
+		return h, nil, err
 	}
 	if h.Codec() > CodecZstd {
-		return h, fmt.Errorf("%w: %d", ErrUnsupportedCodec, int8(h.Codec()))
+		return h, nil, fmt.Errorf("%w: %d", ErrUnsupportedCodec, int8(h.Codec()))
+	}
+	return h, b, nil
+}
+
+func validateBatch(b []byte, maxBatchBytes int) (Header, error) {
+	h, b, err := checkFrame(b, maxBatchBytes)
+	if err != nil {
+		return h, err
 	}
 	if h.NumRecords < 0 {
 		return h, fmt.Errorf("%w: negative record count %d", ErrInvalidRecord, h.NumRecords)
